@@ -1,0 +1,83 @@
+"""Reading and writing the preprocessed object that every stage after `preprocess` uses.
+
+See docs/ARCHITECTURE.md for the fields. Paired data is a MuData (`.h5mu`) with `rna` and
+`atac` modalities; RNA-only data an AnnData (`.h5ad`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import anndata as ad
+import pandas as pd
+
+from grnlink.errors import InputError
+from grnlink.io import atomic_path
+
+NETWORK_COLUMNS = ["Gene1", "Gene2", "cell_type"]
+RNA_VAR_COLUMNS = ["is_tf", "selected"]
+
+
+def load(path: str | os.PathLike[str]) -> tuple[ad.AnnData, ad.AnnData | None]:
+    """Return `(rna, atac)` from a preprocessed `.h5mu` or `.h5ad`; check the contract."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, "file not found")
+    if path.suffix == ".h5mu":
+        import mudata
+
+        mdata = mudata.read_h5mu(path)
+        missing = {"rna", "atac"} - set(mdata.mod)
+        if missing:
+            raise InputError(path, f"MuData lacks modality(ies) {sorted(missing)}")
+        rna, atac = mdata.mod["rna"], mdata.mod["atac"]
+    elif path.suffix == ".h5ad":
+        rna, atac = ad.read_h5ad(path), None
+    else:
+        raise InputError(path, "expected a .h5mu or .h5ad file")
+    _check_rna(rna, path)
+    return rna, atac
+
+
+def _check_rna(rna: ad.AnnData, path: Path) -> None:
+    missing = [c for c in RNA_VAR_COLUMNS if c not in rna.var]
+    if missing:
+        raise InputError(path, f"rna.var lacks column(s) {missing}")
+    if "cell_type" not in rna.obs:
+        raise InputError(path, "rna.obs lacks column 'cell_type'")
+    if "network" not in rna.uns:
+        raise InputError(path, "rna.uns lacks the ground-truth 'network'")
+
+
+def save(rna: ad.AnnData, atac: ad.AnnData | None, path: str | os.PathLike[str]) -> None:
+    """Write `.h5mu` (with ATAC) or `.h5ad` (RNA only), atomically."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        if atac is None:
+            if path.suffix != ".h5ad":
+                raise ValueError(f"{path}: RNA-only data is written as .h5ad")
+            rna.write_h5ad(tmp, compression="gzip")
+        else:
+            import mudata
+
+            if path.suffix != ".h5mu":
+                raise ValueError(f"{path}: paired RNA + ATAC is written as .h5mu")
+            mudata.MuData({"rna": rna, "atac": atac}).write_h5mu(tmp, compression="gzip")
+
+
+def benchmark_genes(rna: ad.AnnData) -> list[str]:
+    """The benchmark gene set in its canonical order (the order of `var_names`)."""
+    return list(rna.var_names[rna.var["selected"].to_numpy(bool)])
+
+
+def benchmark_tfs(rna: ad.AnnData) -> list[str]:
+    """TFs among the benchmark genes, in benchmark order."""
+    selected = rna.var["selected"].to_numpy(bool) & rna.var["is_tf"].to_numpy(bool)
+    return list(rna.var_names[selected])
+
+
+def training_network(rna: ad.AnnData) -> pd.DataFrame:
+    """The ground truth as TF -> target pairs, the union over cell types."""
+    network = pd.DataFrame(rna.uns["network"])
+    return network[["Gene1", "Gene2"]].drop_duplicates().reset_index(drop=True)

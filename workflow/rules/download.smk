@@ -1,0 +1,1 @@
+# The download stage: rules are added by its issue.

@@ -1,0 +1,1 @@
+# The embed stage: rules are added by its issue.

@@ -1,0 +1,1 @@
+# The grn stage: rules are added by its issue.

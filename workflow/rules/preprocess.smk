@@ -1,0 +1,1 @@
+# The preprocess stage: rules are added by its issue.

@@ -1,0 +1,1 @@
+# The report stage: rules are added by its issue.

@@ -1,0 +1,1 @@
+# The simulate stage: rules are added by its issue.

@@ -1,0 +1,1 @@
+# The train stage: rules are added by its issue.
