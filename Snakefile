@@ -1,14 +1,22 @@
 # grnlink: TF -> target link prediction from foundation-model gene embeddings and GNNs,
 # with hierarchical GRNs from paired RNA + ATAC. See README.md and docs/ARCHITECTURE.md.
+import sys
+
+from snakemake_interface_common.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
+sys.path.insert(0, workflow.basedir)
+from grnlink.config import describe_validation_error
 
 
 configfile: "config/config.yaml"
 
 
-validate(config, "workflow/schemas/config.schema.yaml")
+try:
+    validate(config, "workflow/schemas/config.schema.yaml")
+except WorkflowError as error:
+    raise WorkflowError(describe_validation_error(error)) from None
 
 
 include: "workflow/rules/common.smk"

@@ -1,0 +1,204 @@
+"""Gene embeddings: a layer's hidden states, mean-pooled per gene over the cells of a cell type.
+
+As in scRegNet, `Z[g] = mean over cells n of h_g^(n)`, where `h_g^(n)` is the hidden state
+of gene g's token in cell n at the chosen layer; cells where g is not expressed (or was
+truncated away) do not contribute. Genes the model does not know get a zero vector.
+
+Speed: the encoder keeps only the layers up to the one read (the MLM head and the layers
+above are never run); cells are batched in order of sequence length so that padding stays
+small; on CUDA the forward runs under bfloat16 autocast with PyTorch's scaled-dot-product
+attention; pooling is accumulated on the device with `index_add_`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+
+from grnlink.dataset import benchmark_genes
+from grnlink.embed.checkpoint import Checkpoint, load_masked_lm, model_gene_keys
+from grnlink.embed.tokenizer import gene_columns, tokenize_cells
+from grnlink.reproducibility import package_versions
+
+log = logging.getLogger(__name__)
+
+
+def pick_device(requested: str = "auto"):
+    """`cuda` when available (or asked for), else `cpu`."""
+    import torch
+
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' was requested but no CUDA device is available")
+    return torch.device(requested)
+
+
+def hidden_state_index(layer: int, num_layers: int) -> int:
+    """Index into HF `hidden_states` (0 = embeddings, num_layers = final layer); negative counts from the top."""
+    index = layer if layer >= 0 else num_layers + 1 + layer
+    if not 0 <= index <= num_layers:
+        raise ValueError(f"layer {layer} is out of range for a model with {num_layers} layers")
+    return index
+
+
+def truncated_encoder(model, index: int):
+    """The BERT encoder of a `BertForMaskedLM` cut after layer `index`: its output is hidden_states[index]."""
+    import torch
+
+    encoder = model.bert
+    encoder.encoder.layer = torch.nn.ModuleList(list(encoder.encoder.layer)[:index])
+    return encoder
+
+
+def length_sorted_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
+    """Cell indices in batches of similar length, longest first (a memory error shows at once)."""
+    order = np.argsort(-np.asarray(lengths), kind="stable")
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def pad_batch(sequences: Sequence[np.ndarray], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """Input ids padded to the longest sequence, and the attention mask."""
+    width = max(len(s) for s in sequences)
+    ids = np.full((len(sequences), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(sequences), width), dtype=np.int64)
+    for row, seq in enumerate(sequences):
+        ids[row, : len(seq)] = seq
+        mask[row, : len(seq)] = 1
+    return ids, mask
+
+
+@dataclass(frozen=True)
+class PooledStates:
+    """Per (group, slot): the sum of hidden states (float64) and the number of cells summed."""
+
+    sums: np.ndarray
+    counts: np.ndarray
+
+
+def pool_hidden_states(
+    encoder,
+    sequences: Sequence[np.ndarray],
+    groups: np.ndarray,
+    n_groups: int,
+    token_slots: np.ndarray,
+    n_slots: int,
+    batch_size: int,
+    device,
+    pad_id: int,
+) -> PooledStates:
+    """Sum the encoder's output per (group of the cell, slot of the token) over all cells.
+
+    `token_slots[token]` is the output slot of a token, -1 for tokens not pooled.
+    """
+    import torch
+
+    hidden_size = encoder.config.hidden_size
+    use_bf16 = device.type == "cuda"
+    encoder = encoder.to(device).eval()
+    slots = torch.as_tensor(token_slots, dtype=torch.int64, device=device)
+    group_of = torch.as_tensor(groups, dtype=torch.int64, device=device)
+    sums = torch.zeros(n_groups * n_slots, hidden_size, dtype=torch.float64, device=device)
+    counts = torch.zeros(n_groups * n_slots, dtype=torch.int64, device=device)
+    lengths = np.array([len(s) for s in sequences])
+    with torch.inference_mode():
+        for batch in length_sorted_batches(lengths, batch_size):
+            ids, mask = pad_batch([sequences[i] for i in batch], pad_id)
+            ids_t = torch.from_numpy(ids).to(device, non_blocking=True)
+            mask_t = torch.from_numpy(mask).to(device, non_blocking=True)
+            with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_bf16):
+                hidden = encoder(input_ids=ids_t, attention_mask=mask_t).last_hidden_state
+            slot = slots[ids_t]
+            keep = (slot >= 0) & mask_t.bool()
+            flat = (group_of[torch.from_numpy(batch).to(device)][:, None] * n_slots + slot)[keep]
+            sums.index_add_(0, flat, hidden[keep].to(torch.float64))
+            counts.index_add_(0, flat, torch.ones_like(flat))
+    return PooledStates(
+        sums=sums.reshape(n_groups, n_slots, hidden_size).cpu().numpy(),
+        counts=counts.reshape(n_groups, n_slots).cpu().numpy(),
+    )
+
+
+def _mean(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    return np.divide(sums, counts[..., None], out=np.zeros_like(sums), where=counts[..., None] > 0)
+
+
+def expression_matrix(rna: ad.AnnData):
+    """Raw counts when the object has them, else `X` (what the ranking is computed on)."""
+    return rna.layers["counts"] if "counts" in rna.layers else rna.X
+
+
+def gene_embeddings(
+    rna: ad.AnnData,
+    checkpoint: Checkpoint,
+    mapping: Mapping[str, str] | None = None,
+    layer: int = -2,
+    batch_size: int = 32,
+    device: str = "auto",
+    metadata: Mapping[str, object] | None = None,
+) -> ad.AnnData:
+    """Embeddings of the benchmark genes: `X` pooled over all cells, one layer per cell type.
+
+    `obs["known"]` says whether the model knows the gene (unknown genes are zeros) and
+    `obs["n_cells"]` in how many cells its token was seen.
+    """
+    torch_device = pick_device(device)
+    index = hidden_state_index(layer, checkpoint.num_layers)
+    tokens, medians = checkpoint.token_dictionary, checkpoint.gene_medians
+    columns = gene_columns(model_gene_keys(list(rna.var_names), mapping), tokens, medians)
+    sequences = tokenize_cells(expression_matrix(rna), columns, tokens, checkpoint.model_input_size)
+
+    genes = benchmark_genes(rna)
+    keys = model_gene_keys(genes, mapping)
+    known = np.array([k is not None and k in tokens and k in medians for k in keys])
+    slot_of_token: dict[int, int] = {}
+    gene_slot = np.array([slot_of_token.setdefault(tokens[k], len(slot_of_token)) if ok else -1
+                          for k, ok in zip(keys, known)])
+    token_slots = np.full(max(tokens.values()) + 1, -1, dtype=np.int64)
+    for token, slot in slot_of_token.items():
+        token_slots[token] = slot
+
+    cell_types = pd.Categorical(rna.obs["cell_type"])
+    n_slots = max(len(slot_of_token), 1)
+    log.info("embedding %d cells (%d cell types) on %s, hidden state %d of %d layers, %d/%d benchmark genes known",
+             rna.n_obs, len(cell_types.categories), torch_device, index, checkpoint.num_layers, known.sum(), len(genes))
+    if (~known).any():
+        log.warning("%d benchmark genes are unknown to the model and get zero vectors, e.g. %s",
+                    (~known).sum(), [g for g, ok in zip(genes, known) if not ok][:10])
+    encoder = truncated_encoder(load_masked_lm(checkpoint), index)
+    pooled = pool_hidden_states(encoder, sequences, cell_types.codes, len(cell_types.categories), token_slots,
+                                n_slots, batch_size, torch_device, checkpoint.pad_id)
+
+    def per_gene(matrix: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(genes), matrix.shape[-1]), dtype=np.float32)
+        out[known] = matrix[gene_slot[known]]
+        return out
+
+    total_counts = pooled.counts.sum(axis=0)
+    n_cells = np.where(known, total_counts[np.maximum(gene_slot, 0)], 0)
+    unseen = int((known & (n_cells == 0)).sum())
+    if unseen:
+        log.warning("%d known benchmark genes were not in any cell's input and get zero vectors", unseen)
+    result = ad.AnnData(
+        X=per_gene(_mean(pooled.sums.sum(axis=0), total_counts)),
+        obs=pd.DataFrame({"known": known, "n_cells": n_cells.astype(np.int64)}, index=pd.Index(genes)),
+    )
+    for code, cell_type in enumerate(cell_types.categories):
+        result.layers[str(cell_type)] = per_gene(_mean(pooled.sums[code], pooled.counts[code]))
+    result.uns["embed"] = {
+        "model_dir": str(checkpoint.model_dir),
+        "hidden_state_index": index,
+        "num_layers": checkpoint.num_layers,
+        "model_input_size": checkpoint.model_input_size,
+        "device": str(torch_device),
+        "n_unknown": int((~known).sum()),
+        "n_unseen": unseen,
+        **dict(metadata or {}),
+    }
+    result.uns["grnlink"] = {"seed": (metadata or {}).get("seed"), "versions": package_versions()}
+    return result

@@ -1,0 +1,151 @@
+"""Training with early stopping and model choice on the validation split only.
+
+The test split never enters this module: `run` scores it once, after training.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from grnlink.reproducibility import seed_everything
+from grnlink.train.metrics import auroc
+
+log = logging.getLogger(__name__)
+
+OPTIMIZERS = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop, "sgd": torch.optim.SGD}
+
+
+@dataclass(frozen=True)
+class GraphInputs:
+    """What a model sees of the genes: features, training graph, optional embedding."""
+
+    x: torch.Tensor
+    edge_index: torch.Tensor
+    embedding: torch.Tensor | None
+
+
+@dataclass(frozen=True)
+class LabelledPairs:
+    tf: torch.Tensor
+    target: torch.Tensor
+    label: torch.Tensor
+
+    @classmethod
+    def of(cls, tf: np.ndarray, target: np.ndarray, label: np.ndarray) -> LabelledPairs:
+        return cls(torch.as_tensor(np.asarray(tf), dtype=torch.long),
+                   torch.as_tensor(np.asarray(target), dtype=torch.long),
+                   torch.as_tensor(np.asarray(label), dtype=torch.float32))
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    epochs: int = 100
+    patience: int = 10
+    lr: float = 1e-3
+    weight_decay: float = 1e-5
+    batch_size: int = 1024
+    lr_decay: float = 1.0
+    optimizer: str = "adam"
+
+
+@dataclass
+class FitResult:
+    model: nn.Module
+    val_auroc: float
+    best_epoch: int
+    epochs: int
+
+
+@torch.no_grad()
+def predict(model: nn.Module, inputs: GraphInputs, tf: torch.Tensor, target: torch.Tensor,
+            batch_size: int = 65536) -> np.ndarray:
+    """P(edge) of each (tf, target) pair, with the model in evaluation mode (no dropout)."""
+    model.eval()
+    z = model.node_representations(inputs.x, inputs.edge_index, inputs.embedding)
+    scores = [torch.sigmoid(model.score(z, tf[i:i + batch_size], target[i:i + batch_size]))
+              for i in range(0, len(tf), batch_size)]
+    return torch.cat(scores).numpy() if scores else np.zeros(0, dtype=np.float32)
+
+
+def _train_epoch(model: nn.Module, inputs: GraphInputs, pairs: LabelledPairs, optimizer: torch.optim.Optimizer,
+                 batch_size: int, generator: torch.Generator) -> float:
+    model.train()
+    loss_fn = nn.BCEWithLogitsLoss()
+    order = torch.randperm(len(pairs.label), generator=generator)
+    total = 0.0
+    for start in range(0, len(order), batch_size):
+        batch = order[start:start + batch_size]
+        optimizer.zero_grad()
+        logits = model(inputs.x, inputs.edge_index, inputs.embedding, pairs.tf[batch], pairs.target[batch])
+        loss = loss_fn(logits, pairs.label[batch])
+        loss.backward()
+        optimizer.step()
+        total += float(loss) * len(batch)
+    return total / max(len(order), 1)
+
+
+def fit(model: nn.Module, inputs: GraphInputs, train: LabelledPairs, validation: LabelledPairs,
+        options: FitOptions, seed: int) -> FitResult:
+    """Train; keep the weights of the epoch with the best validation AUROC and stop after
+    `patience` epochs without improvement."""
+    generator = torch.Generator().manual_seed(seed)
+    optimizer = OPTIMIZERS[options.optimizer](model.parameters(), lr=options.lr, weight_decay=options.weight_decay)
+    scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=options.lr_decay)
+    best_auroc, best_epoch, best_state = -np.inf, 0, copy.deepcopy(model.state_dict())
+    epoch = 0
+    for epoch in range(1, options.epochs + 1):
+        loss = _train_epoch(model, inputs, train, optimizer, options.batch_size, generator)
+        scheduler.step()
+        val_auroc = auroc(validation.label.numpy(), predict(model, inputs, validation.tf, validation.target))
+        if val_auroc > best_auroc:
+            best_auroc, best_epoch, best_state = val_auroc, epoch, copy.deepcopy(model.state_dict())
+        log.debug("epoch %d loss %.4f validation AUROC %.4f", epoch, loss, val_auroc)
+        if not np.isfinite(loss) or epoch - best_epoch >= options.patience:
+            break
+    model.load_state_dict(best_state)
+    return FitResult(model=model, val_auroc=float(best_auroc), best_epoch=best_epoch, epochs=epoch)
+
+
+def suggest_published_space(trial: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """scRegNet's Optuna search space: (model keyword arguments, fit option overrides)."""
+    hidden = trial.suggest_int("hidden", 4, 256, log=True)
+    model_kwargs = {
+        "gnn_layers": trial.suggest_int("gnn_layers", 1, 6),
+        "mlp_layers": trial.suggest_int("mlp_layers", 1, 6),
+        "hidden": hidden,
+        "mlp_hidden": hidden,
+        "dropout": trial.suggest_float("dropout", 0.1, 0.8),
+    }
+    fit_overrides = {
+        "lr": trial.suggest_float("lr", 1e-5, 1e-2, log=True),
+        "optimizer": trial.suggest_categorical("optimizer", sorted(OPTIMIZERS)),
+    }
+    return model_kwargs, fit_overrides
+
+
+def tune(build: Callable[[dict[str, Any]], nn.Module], inputs: GraphInputs, train: LabelledPairs,
+         validation: LabelledPairs, options: FitOptions, n_trials: int, seed: int) -> dict[str, Any]:
+    """Optuna search over the published space, each trial scored by its best validation
+    AUROC; returns the best trial's parameters (model kwargs and fit overrides merged)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+    def objective(trial: optuna.Trial) -> float:
+        model_kwargs, fit_overrides = suggest_published_space(trial)
+        seed_everything(seed)
+        result = fit(build(model_kwargs), inputs, train, validation, replace(options, **fit_overrides), seed)
+        return result.val_auroc if np.isfinite(result.val_auroc) else 0.0
+
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
+    study.optimize(objective, n_trials=n_trials)
+    log.info("Optuna best validation AUROC %.4f with %s", study.best_value, study.best_params)
+    return dict(study.best_params)

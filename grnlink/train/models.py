@@ -1,0 +1,109 @@
+"""Link-prediction networks: scRegNet (with its ablations) and the GENELink baseline.
+
+Both map the genes to representations with a graph encoder over the training graph and
+then score (TF, target) index pairs; `forward` returns logits (sigmoid gives P(edge)).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch_geometric.nn import GATConv, GCNConv, SAGEConv
+
+ENCODERS = ("gcn", "sage", "gat", "none")
+
+
+def _conv(encoder: str, n_in: int, n_out: int, heads: int) -> nn.Module:
+    if encoder == "gcn":
+        return GCNConv(n_in, n_out)
+    if encoder == "sage":
+        return SAGEConv(n_in, n_out)
+    if encoder == "gat":
+        if n_out % heads:
+            raise ValueError(f"GAT width {n_out} is not a multiple of its {heads} heads")
+        return GATConv(n_in, n_out // heads, heads=heads)
+    raise ValueError(f"unknown encoder {encoder!r}; choose one of {ENCODERS}")
+
+
+def _mlp(n_in: int, hidden: int, n_layers: int, dropout: float) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i in range(n_layers):
+        layers += [nn.Linear(n_in if i == 0 else hidden, hidden), nn.ReLU(), nn.Dropout(dropout)]
+    return nn.Sequential(*layers)
+
+
+class ScRegNet(nn.Module):
+    """GNN over the training graph, joined with a frozen foundation-model embedding.
+
+    `encoder="none"` drops the GNN (embedding only), `embedding_dim=0` drops the embedding
+    (GNN only). A shared MLP maps the TF's and the target's joint representation; the two
+    outputs are concatenated and a linear layer gives the logit.
+    """
+
+    def __init__(self, n_features: int, embedding_dim: int = 0, encoder: str = "gcn", gnn_layers: int = 2,
+                 hidden: int = 256, mlp_layers: int = 2, mlp_hidden: int = 128, dropout: float = 0.2,
+                 heads: int = 4):
+        super().__init__()
+        if encoder == "none" and embedding_dim == 0:
+            raise ValueError("scRegNet needs the GNN, the embedding or both")
+        self.use_gnn = encoder != "none"
+        self.convs = nn.ModuleList(
+            [_conv(encoder, n_features if i == 0 else hidden, hidden, heads) for i in range(gnn_layers)]
+            if self.use_gnn else []
+        )
+        self.dropout = nn.Dropout(dropout)
+        joint = embedding_dim + (hidden if self.use_gnn else 0)
+        self.mlp = _mlp(joint, mlp_hidden, mlp_layers, dropout)
+        self.classifier = nn.Linear(2 * (mlp_hidden if mlp_layers else joint), 1)
+
+    def encode_graph(self, x: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+        h = x
+        for conv in self.convs:
+            h = self.dropout(torch.relu(conv(h, edge_index)))
+        return h
+
+    def node_representations(self, x: torch.Tensor, edge_index: torch.Tensor,
+                             embedding: torch.Tensor | None) -> torch.Tensor:
+        parts = [] if embedding is None else [embedding]
+        if self.use_gnn:
+            parts.append(self.encode_graph(x, edge_index))
+        return torch.cat(parts, dim=1)
+
+    def score(self, z: torch.Tensor, tf: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        mapped = self.mlp(z)
+        return self.classifier(torch.cat([mapped[tf], mapped[target]], dim=1)).squeeze(1)
+
+    def forward(self, x: torch.Tensor, edge_index: torch.Tensor, embedding: torch.Tensor | None,
+                tf: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return self.score(self.node_representations(x, edge_index, embedding), tf, target)
+
+
+class GENELink(nn.Module):
+    """GENELink (Chen and Liu 2022): two multi-head GAT layers (heads concatenated), separate
+    TF and target MLP heads (hidden 32, output 16) and a dot-product decoder."""
+
+    def __init__(self, n_features: int, hidden: tuple[int, int, int] = (128, 64, 32), output: int = 16,
+                 heads: int = 3, attention_dropout: float = 0.5, dropout: float = 0.1):
+        super().__init__()
+        h1, h2, h3 = hidden
+        self.gat1 = GATConv(n_features, h1, heads=heads, negative_slope=0.2, dropout=attention_dropout)
+        self.gat2 = GATConv(h1 * heads, h2, heads=heads, negative_slope=0.2, dropout=attention_dropout)
+        self.tf_head = self._head(h2 * heads, h3, output, dropout)
+        self.target_head = self._head(h2 * heads, h3, output, dropout)
+
+    @staticmethod
+    def _head(n_in: int, hidden: int, output: int, dropout: float) -> nn.Sequential:
+        return nn.Sequential(nn.Linear(n_in, hidden), nn.LeakyReLU(0.2), nn.Dropout(dropout),
+                             nn.Linear(hidden, output), nn.LeakyReLU(0.2))
+
+    def node_representations(self, x: torch.Tensor, edge_index: torch.Tensor,
+                             embedding: torch.Tensor | None = None) -> torch.Tensor:
+        h = nn.functional.elu(self.gat1(x, edge_index))
+        return nn.functional.elu(self.gat2(h, edge_index))
+
+    def score(self, z: torch.Tensor, tf: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return (self.tf_head(z)[tf] * self.target_head(z)[target]).sum(dim=1)
+
+    def forward(self, x: torch.Tensor, edge_index: torch.Tensor, embedding: torch.Tensor | None,
+                tf: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return self.score(self.node_representations(x, edge_index), tf, target)

@@ -1,0 +1,76 @@
+"""The config schema: defaults filled, unknown keys and bad values rejected with the key named."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+from snakemake_interface_common.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from conftest import ROOT, run_snakemake
+
+SCHEMA = str(ROOT / "workflow" / "schemas" / "config.schema.yaml")
+
+
+def load(name: str) -> dict:
+    return yaml.safe_load((ROOT / name).read_text())
+
+
+@pytest.mark.parametrize("name", ["config/config.yaml", "config/beeline.yaml", "tests/data/tiny.yaml"])
+def test_shipped_configs_are_valid(name):
+    if not (ROOT / name).exists():
+        pytest.skip(f"{name} not present")
+    validate(load(name), SCHEMA)
+
+
+def test_defaults_are_filled_for_missing_sections():
+    config = {"datasets": {"d": {"source": "genelink", "path": "x"}}}
+    validate(config, SCHEMA)
+    assert config["seeds"] == [0, 1, 2]
+    for section in ("split", "grn", "embed", "train", "report"):
+        assert isinstance(config[section], dict)
+
+
+def test_misspelt_top_level_key_is_named():
+    config = copy.deepcopy(load("config/config.yaml"))
+    config["seedz"] = [0]
+    with pytest.raises(WorkflowError, match="seedz"):
+        validate(config, SCHEMA)
+
+
+def test_negative_seed_is_rejected():
+    config = copy.deepcopy(load("config/config.yaml"))
+    config["seeds"] = [0, -1]
+    with pytest.raises(WorkflowError, match="-1"):
+        validate(config, SCHEMA)
+
+
+def test_wrong_type_is_rejected():
+    config = copy.deepcopy(load("config/config.yaml"))
+    config["seeds"] = "three"
+    with pytest.raises(WorkflowError, match="three"):
+        validate(config, SCHEMA)
+
+
+def test_cli_rejects_misspelt_key_before_scheduling(tmp_path):
+    config = copy.deepcopy(load("tests/data/tiny.yaml"))
+    config["sedes"] = [1]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(config))
+    proc = run_snakemake(tmp_path, bad, "-n", timeout=60)
+    assert proc.returncode != 0
+    output = proc.stdout + proc.stderr
+    assert "sedes" in output
+    assert "Building DAG" not in output
+
+
+def test_cli_names_nested_key_of_negative_value(tmp_path):
+    config = copy.deepcopy(load("tests/data/tiny.yaml"))
+    config["seeds"] = [-2]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(config))
+    proc = run_snakemake(tmp_path, bad, "-n", timeout=60)
+    assert proc.returncode != 0
+    assert "invalid config: key 'seeds.0': -2 is less than the minimum of 0" in proc.stdout + proc.stderr
