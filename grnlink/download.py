@@ -9,6 +9,7 @@ fails verification is deleted, so a failed job leaves nothing behind.
 
 from __future__ import annotations
 
+import ftplib
 import gzip
 import hashlib
 import http.client
@@ -119,7 +120,8 @@ def _fetch_into(url: str, part: Path, *, resumable: bool, timeout_s: float) -> N
             raise _Retryable(f"HTTP {err.code} {err.reason}") from err
         raise DownloadError(f"{url}: HTTP {err.code} {err.reason} (not retried)") from err
     except urllib.error.URLError as err:
-        if isinstance(err.reason, FileNotFoundError) or url.startswith("file:"):
+        # A missing local file or an FTP 5xx reply (no such file, no permission) is final.
+        if isinstance(err.reason, (FileNotFoundError, ftplib.error_perm)) or url.startswith("file:"):
             raise DownloadError(f"{url}: {err.reason}") from err
         raise _Retryable(f"cannot connect: {err.reason}") from err
     except (OSError, http.client.HTTPException) as err:

@@ -77,11 +77,11 @@ class SimulationParams:
     regulators_per_target: float = 2.0
     specific_edges_per_cell_type: float = 0.25
     decoy_motif_hits: float = 2.0
-    cell_noise: float = 0.5
-    intrinsic_noise: float = 0.35
+    cell_noise: float = 0.8
+    intrinsic_noise: float = 0.3
     umis_per_cell: float = 4000.0
     nb_dispersion: float = 5.0
-    dropout_quantile: float = 0.2
+    dropout_quantile: float = 0.1
     atac_depth: float = 1.0
 
     def __post_init__(self) -> None:
@@ -288,7 +288,7 @@ def _motif_hits(
 
 def _assign_cell_types(params: SimulationParams, rng: np.random.Generator) -> np.ndarray:
     """Unequal cell-type sizes, every type non-empty."""
-    shares = rng.dirichlet(np.full(params.n_cell_types, 8.0))
+    shares = rng.dirichlet(np.full(params.n_cell_types, 20.0))
     guaranteed = np.arange(params.n_cell_types)
     rest = rng.choice(params.n_cell_types, size=params.n_cells - params.n_cell_types, p=shares)
     return rng.permutation(np.concatenate([guaranteed, rest]))
@@ -396,12 +396,12 @@ def _peak_features(peaks: pd.DataFrame) -> str:
 
 
 def _write_text_gz(text: str, path: Path) -> None:
-    with open(path, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
+    with open(path, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=4) as gz:
         gz.write(text.encode())
 
 
 def _write_mtx_gz(matrix: sp.coo_matrix, path: Path) -> None:
     buffer = io.BytesIO()
     scipy.io.mmwrite(buffer, matrix, field="integer")
-    with open(path, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
+    with open(path, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=4) as gz:
         gz.write(buffer.getvalue())

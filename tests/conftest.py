@@ -22,3 +22,13 @@ def run_snakemake(workdir: Path, configfile: Path, *args: str, timeout: int = 90
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return ROOT
+
+
+@pytest.fixture(scope="session")
+def finished_tiny_run(tmp_path_factory) -> Path:
+    """The whole pipeline run once on tests/data/tiny.yaml; its working directory."""
+    workdir = tmp_path_factory.mktemp("tiny_run")
+    result = run_snakemake(workdir, ROOT / "tests" / "data" / "tiny.yaml", "--cores", "2")
+    if result.returncode != 0:
+        pytest.fail(f"the tiny pipeline run failed:\n{result.stdout[-4000:]}\n{result.stderr[-8000:]}")
+    return workdir

@@ -13,17 +13,21 @@ attention; pooling is accumulated on the device with `index_add_`.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import anndata as ad
 import numpy as np
 import pandas as pd
 
 from grnlink.dataset import benchmark_genes
-from grnlink.embed.checkpoint import Checkpoint, load_masked_lm, model_gene_keys
+from grnlink.dataset import load as load_preprocessed
+from grnlink.embed.checkpoint import Checkpoint, load_checkpoint, load_masked_lm, model_gene_keys, read_gene_mapping
 from grnlink.embed.tokenizer import gene_columns, tokenize_cells
-from grnlink.reproducibility import package_versions
+from grnlink.io import write_anndata
+from grnlink.reproducibility import package_versions, seed_everything
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +106,7 @@ def pool_hidden_states(
     use_bf16 = device.type == "cuda"
     encoder = encoder.to(device).eval()
     slots = torch.as_tensor(token_slots, dtype=torch.int64, device=device)
-    group_of = torch.as_tensor(groups, dtype=torch.int64, device=device)
+    group_of = torch.as_tensor(np.array(groups), dtype=torch.int64, device=device)
     sums = torch.zeros(n_groups * n_slots, hidden_size, dtype=torch.float64, device=device)
     counts = torch.zeros(n_groups * n_slots, dtype=torch.int64, device=device)
     lengths = np.array([len(s) for s in sequences])
@@ -140,12 +144,14 @@ def gene_embeddings(
     layer: int = -2,
     batch_size: int = 32,
     device: str = "auto",
+    seed: int = 0,
     metadata: Mapping[str, object] | None = None,
 ) -> ad.AnnData:
     """Embeddings of the benchmark genes: `X` pooled over all cells, one layer per cell type.
 
     `obs["known"]` says whether the model knows the gene (unknown genes are zeros) and
-    `obs["n_cells"]` in how many cells its token was seen.
+    `obs["n_cells"]` in how many cells its token was seen. `seed` (the model's) and
+    `metadata` (None values dropped) are recorded in `uns`.
     """
     torch_device = pick_device(device)
     index = hidden_state_index(layer, checkpoint.num_layers)
@@ -198,7 +204,35 @@ def gene_embeddings(
         "device": str(torch_device),
         "n_unknown": int((~known).sum()),
         "n_unseen": unseen,
-        **dict(metadata or {}),
+        **{k: v for k, v in (metadata or {}).items() if v is not None},
     }
-    result.uns["grnlink"] = {"seed": (metadata or {}).get("seed"), "versions": package_versions()}
+    result.uns["grnlink"] = {"seed": seed, "versions": package_versions()}
     return result
+
+
+def embed_dataset(
+    preprocessed: str | os.PathLike[str],
+    model_dir: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    embed_config: Mapping[str, Any],
+    threads: int = 1,
+) -> None:
+    """The `embed` rule: read the preprocessed object and the checkpoint, write the embeddings."""
+    import torch
+
+    torch.set_num_threads(max(1, threads))
+    seed_everything(embed_config.get("seed", 0))
+    rna, _ = load_preprocessed(preprocessed)
+    checkpoint = load_checkpoint(model_dir, embed_config.get("token_dictionary"),
+                                 embed_config.get("gene_median_dictionary"))
+    table = embed_config.get("mapping_table")
+    mapping = read_gene_mapping(table) if table else None
+    result = gene_embeddings(
+        rna, checkpoint, mapping,
+        layer=embed_config.get("layer", -2),
+        batch_size=embed_config.get("batch_size", 32),
+        device=embed_config.get("device", "auto"),
+        seed=embed_config.get("seed", 0),
+        metadata={"backend": embed_config.get("backend", "pretrain"), "mapping_table": table},
+    )
+    write_anndata(result, out_path)

@@ -38,8 +38,10 @@ def celltype_truth(network: pd.DataFrame, cell_type: str) -> pd.DataFrame:
 
 
 def pr_curve(scores: pd.DataFrame, score_column: str, truth: pd.DataFrame, candidates: pd.DataFrame) -> PRCurve:
-    """Curve of `scores[score_column]` (pairs keyed by `TF`, `target`) over `candidates`."""
-    scored = candidates.merge(scores[["TF", "target", score_column]], on=["TF", "target"], how="left")
+    """Curve of `scores[score_column]` (pairs keyed by `TF`, `target`; the largest score of
+    a repeated pair) over `candidates`."""
+    best = scores.groupby(["TF", "target"], as_index=False)[score_column].max()
+    scored = candidates.merge(best, on=["TF", "target"], how="left")
     values = scored[score_column].fillna(0.0).to_numpy(float)
     positive = candidates.merge(truth.assign(_true=1), on=["TF", "target"], how="left")["_true"]
     labels = positive.fillna(0).to_numpy(int)

@@ -2,7 +2,7 @@
 
 Every function returns a matplotlib `Figure` (object-oriented API, no pyplot state) and
 `save_figure` writes it as PNG and SVG. Metrics are unitless scores in [0, 1]; the axes say
-so, and noise levels are shown in percent of flipped training labels.
+so; noise levels are percent of flipped training labels.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from grnlink.io import atomic_path
 from grnlink.report.curves import PRCurve
@@ -25,6 +26,17 @@ SEED_POINT = dict(s=12, color="black", alpha=0.6, zorder=3, linewidths=0)
 
 def colour(index: int) -> str:
     return PALETTE[index % len(PALETTE)]
+
+
+def colour_map(names: Sequence[str]) -> dict[str, str]:
+    """One colour per name, the same in every panel of a figure."""
+    return {name: colour(i) for i, name in enumerate(dict.fromkeys(names))}
+
+
+def _figure_legend(fig: Figure, colours: Mapping[str, str], labels: Mapping[str, str], title: str) -> None:
+    """One legend for all panels, below them, so it never hides data."""
+    handles = [Patch(facecolor=c, label=display_label(name, labels)) for name, c in colours.items()]
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4), fontsize=9, title=title)
 
 
 def metric_axis_label(column: str) -> str:
@@ -44,7 +56,8 @@ def _spread(n: int, width: float) -> np.ndarray:
 
 
 def _grouped_bars(
-    ax: Axes, runs: pd.DataFrame, column: str, datasets: Sequence[str], variants: Sequence[str], labels: Mapping[str, str]
+    ax: Axes, runs: pd.DataFrame, column: str, datasets: Sequence[str], variants: Sequence[str],
+    colours: Mapping[str, str],
 ) -> None:
     """Bars of the mean per (dataset, variant), sd as error bar, one dot per seed."""
     width = 0.8 / len(variants)
@@ -55,8 +68,7 @@ def _grouped_bars(
                 continue
             x = j - 0.4 + width * (i + 0.5)
             sd = values.std(ddof=1) if len(values) > 1 else 0.0
-            ax.bar(x, values.mean(), width * 0.9, yerr=sd, capsize=3, color=colour(i),
-                   label=display_label(variant, labels) if j == 0 else None)
+            ax.bar(x, values.mean(), width * 0.9, yerr=sd, capsize=3, color=colours[variant])
             ax.scatter(x + _spread(len(values), width * 0.5), values, **SEED_POINT)
     ax.set_xticks(range(len(datasets)), datasets)
     ax.set_xlabel("dataset")
@@ -71,39 +83,37 @@ def ablation_figure(metrics: pd.DataFrame, variants: Sequence[str], labels: Mapp
     datasets = list(dict.fromkeys(runs.loc[runs["variant"].isin(variants), "dataset"]))
     fig = Figure(figsize=(max(7.0, 2.2 + 1.6 * len(datasets)) * 1.6, 4.2), layout="constrained")
     axes = fig.subplots(1, 2)
+    colours = colour_map(variants)
     for ax, column in zip(axes, TEST_METRICS):
-        _grouped_bars(ax, runs, column, datasets, variants, labels)
+        _grouped_bars(ax, runs, column, datasets, variants, colours)
         ax.set_ylim(0, 1.05)
         ax.set_ylabel(metric_axis_label(column))
         ax.set_title(f"test {TEST_METRICS[column]}")
-    axes[0].legend(loc="lower left", fontsize=8, title="variant")
+    _figure_legend(fig, colours, labels, "variant")
     fig.suptitle("Ablation: what the GNN and the foundation-model embedding add (bars: mean ± sd; dots: seeds)")
     return fig
-
-
-def noise_percent(noise: pd.Series) -> pd.Series:
-    """Noise levels as percent of flipped training labels (stored as fractions)."""
-    return (noise.astype(float) * 100).round(6)
 
 
 def label_noise_figure(metrics: pd.DataFrame, variants: Sequence[str], labels: Mapping[str, str]) -> Figure:
     """Box plots of test metrics per noise level (clean runs at 0 %), one box per model.
 
     Rows are datasets, columns AUROC and AUPRC; each box pools seeds and corrupted priors.
+    `noise` is the percent of flipped training labels, as the train stage records it.
     """
     variants = _require_variants(metrics[metrics["noise"] > 0], variants, "label-noise figure")
-    runs = metrics[metrics["variant"].isin(variants)].assign(noise_pct=noise_percent(metrics["noise"]))
+    runs = metrics[metrics["variant"].isin(variants)]
     datasets = list(dict.fromkeys(runs.loc[runs["noise"] > 0, "dataset"]))
-    levels = sorted(runs["noise_pct"].unique())
+    levels = sorted(runs["noise"].unique())
     fig = Figure(figsize=(max(8.0, 1.3 * len(levels) * len(variants) + 2), 3.4 * len(datasets) + 0.8),
                  layout="constrained")
     axes = np.atleast_2d(fig.subplots(len(datasets), 2, squeeze=False))
     width = 0.8 / len(variants)
+    colours = colour_map(variants)
     for row, dataset in enumerate(datasets):
         for ax, column in zip(axes[row], TEST_METRICS):
             for i, variant in enumerate(variants):
                 of_variant = runs[(runs["dataset"] == dataset) & (runs["variant"] == variant)]
-                data = [of_variant.loc[of_variant["noise_pct"] == lvl, column].dropna().to_numpy() for lvl in levels]
+                data = [of_variant.loc[of_variant["noise"] == lvl, column].dropna().to_numpy() for lvl in levels]
                 positions = [k - 0.4 + width * (i + 0.5) for k, values in enumerate(data) if len(values)]
                 data = [values for values in data if len(values)]
                 if not data:
@@ -111,10 +121,9 @@ def label_noise_figure(metrics: pd.DataFrame, variants: Sequence[str], labels: M
                 boxes = ax.boxplot(data, positions=positions, widths=width * 0.8, patch_artist=True,
                                    manage_ticks=False, flierprops=dict(markersize=3))
                 for box in boxes["boxes"]:
-                    box.set(facecolor=colour(i), alpha=0.75)
+                    box.set(facecolor=colours[variant], alpha=0.75)
                 for median in boxes["medians"]:
                     median.set(color="black")
-                ax.plot([], [], color=colour(i), linewidth=8, alpha=0.75, label=display_label(variant, labels))
             ax.set_xticks(range(len(levels)), [f"{lvl:g}" + (" (clean)" if lvl == 0 else "") for lvl in levels])
             ax.set_xlim(-0.6, len(levels) - 0.4)
             ax.set_xlabel("flipped training labels (%)")
@@ -122,7 +131,7 @@ def label_noise_figure(metrics: pd.DataFrame, variants: Sequence[str], labels: M
             ax.set_title(f"{dataset}: test {TEST_METRICS[column]}")
             ax.grid(axis="y", alpha=0.3)
             ax.set_axisbelow(True)
-    axes[0, 0].legend(loc="lower left", fontsize=8, title="model")
+    _figure_legend(fig, colours, labels, "model")
     fig.suptitle("Robustness to label noise (boxes over seeds and corrupted priors)")
     return fig
 
@@ -147,6 +156,8 @@ def perturbation_figure(
     fig = Figure(figsize=(max(7.0, 2.2 + 1.6 * len(datasets)) * 1.6, 4.2), layout="constrained")
     axes = fig.subplots(1, 2)
     width = 0.8 / len(variants)
+    # Colours continue after the reference's, as in the ablation figure.
+    colours = {v: c for v, c in colour_map([reference, *variants]).items() if v != reference}
     for ax, column in zip(axes, TEST_METRICS):
         for i, variant in enumerate(variants):
             deltas = paired_differences(runs, reference, variant, column)
@@ -156,8 +167,7 @@ def perturbation_figure(
                     continue
                 x = j - 0.4 + width * (i + 0.5)
                 sd = values.std(ddof=1) if len(values) > 1 else 0.0
-                ax.bar(x, values.mean(), width * 0.9, yerr=sd, capsize=3, color=colour(i + 1),
-                       label=display_label(variant, labels) if j == 0 else None)
+                ax.bar(x, values.mean(), width * 0.9, yerr=sd, capsize=3, color=colours[variant])
                 ax.scatter(x + _spread(len(values), width * 0.5), values, **SEED_POINT)
         ax.axhline(0, color="black", linewidth=0.8)
         ax.set_xticks(range(len(datasets)), datasets)
@@ -166,30 +176,38 @@ def perturbation_figure(
         ax.set_title(f"test {TEST_METRICS[column]}")
         ax.grid(axis="y", alpha=0.3)
         ax.set_axisbelow(True)
-    axes[0].legend(loc="best", fontsize=8, title="augmentation")
+    _figure_legend(fig, colours, labels, "augmentation")
     fig.suptitle("Edge perturbation: effect of augmenting the training graph (paired by seed; > 0 helps)")
     return fig
 
 
-def grn_evaluation_figure(evaluation: pd.DataFrame, methods: Sequence[str], labels: Mapping[str, str]) -> Figure:
+def grn_evaluation_figure(
+    evaluation: pd.DataFrame, labels: Mapping[str, str], scope_titles: Mapping[str, str]
+) -> Figure:
     """AUROC and AUPRC of the inferred networks and the unsupervised baselines per dataset.
 
-    `evaluation` is long: columns `dataset, method, auroc, auprc`, one row per split seed or
-    cell type; bars are means, error bars sd, dots the single evaluations.
+    `evaluation` is long: columns `dataset, network, scope, auroc, auprc`, one row per split
+    seed or cell type. One row of panels per scope (the splits' test pairs, each cell type's
+    truth); bars are means, error bars sd, dots the single evaluations. Networks keep their
+    order of appearance.
     """
-    present = [m for m in methods if m in set(evaluation["method"])]
-    if not present:
-        raise ValueError(f"GRN evaluation figure: none of the methods {list(methods)} was evaluated")
-    runs = evaluation.rename(columns={"method": "variant", "auroc": "test_auroc", "auprc": "test_auprc"})
+    if evaluation.empty:
+        raise ValueError("GRN evaluation figure: the evaluation table is empty")
+    runs = evaluation.rename(columns={"network": "variant", "auroc": "test_auroc", "auprc": "test_auprc"})
     datasets = list(dict.fromkeys(runs["dataset"]))
-    fig = Figure(figsize=(max(7.0, 2.2 + 1.6 * len(datasets)) * 1.6, 4.2), layout="constrained")
-    axes = fig.subplots(1, 2)
-    for ax, column in zip(axes, TEST_METRICS):
-        _grouped_bars(ax, runs, column, datasets, present, labels)
-        ax.set_ylim(0, 1.05)
-        ax.set_ylabel(f"{TEST_METRICS[column]} vs ground truth (unitless, 0-1)")
-        ax.set_title(TEST_METRICS[column])
-    axes[0].legend(loc="lower left", fontsize=8, title="network")
+    scopes = list(dict.fromkeys(runs["scope"]))
+    fig = Figure(figsize=(max(7.0, 2.2 + 1.6 * len(datasets)) * 1.6, 3.9 * len(scopes) + 0.6), layout="constrained")
+    axes = fig.subplots(len(scopes), 2, squeeze=False)
+    colours = colour_map(runs["variant"])
+    for row, scope in enumerate(scopes):
+        of_scope = runs[runs["scope"] == scope]
+        networks = list(dict.fromkeys(of_scope["variant"]))
+        for ax, column in zip(axes[row], TEST_METRICS):
+            _grouped_bars(ax, of_scope, column, datasets, networks, colours)
+            ax.set_ylim(0, 1.05)
+            ax.set_ylabel(f"{TEST_METRICS[column]} (unitless, 0-1)")
+            ax.set_title(f"{TEST_METRICS[column]} on {scope_titles.get(scope, scope)}")
+    _figure_legend(fig, colours, labels, "network")
     fig.suptitle("Inferred GRNs against the ground truth (bars: mean ± sd; dots: splits or cell types)")
     return fig
 
@@ -197,14 +215,14 @@ def grn_evaluation_figure(evaluation: pd.DataFrame, methods: Sequence[str], labe
 def pr_curves_figure(dataset: str, curves: Mapping[str, Mapping[str, PRCurve]]) -> Figure:
     """One panel per cell type: a line per network, the random baseline dotted."""
     cell_types = list(curves)
-    n_cols = min(3, len(cell_types))
+    n_cols = int(np.ceil(np.sqrt(len(cell_types))))
     n_rows = -(-len(cell_types) // n_cols)
     fig = Figure(figsize=(4.2 * n_cols, 3.8 * n_rows + 0.5), layout="constrained")
     axes = np.atleast_1d(fig.subplots(n_rows, n_cols, squeeze=False)).ravel()
     for ax, cell_type in zip(axes, cell_types):
         prevalence = 0.0
         for i, (network, curve) in enumerate(curves[cell_type].items()):
-            ax.step(curve.recall, curve.precision, where="post", color=colour(i),
+            ax.plot(curve.recall, curve.precision, drawstyle="steps-post", color=colour(i),
                     label=f"{network} (AP {curve.average_precision:.3f})")
             prevalence = curve.prevalence
         ax.axhline(prevalence, color="grey", linestyle=":", label=f"random (AP {prevalence:.3f})")
@@ -213,7 +231,7 @@ def pr_curves_figure(dataset: str, curves: Mapping[str, Mapping[str, PRCurve]]) 
         ax.set_xlabel("recall (fraction of true edges found)")
         ax.set_ylabel("precision (fraction of edges true)")
         ax.set_title(f"{cell_type} ({next(iter(curves[cell_type].values())).n_positive} true edges)")
-        ax.legend(loc="upper right", fontsize=8)
+        ax.legend(loc="best", fontsize=8)
         ax.grid(alpha=0.3)
     for ax in axes[len(cell_types):]:
         ax.set_visible(False)

@@ -8,8 +8,10 @@ size (TFs+500, TFs+1000) when the datasets say which size they use.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -69,6 +71,14 @@ def format_mean_sd(values: pd.Series, decimals: int) -> str:
     if len(values) == 1:
         return f"{values.iloc[0]:.{decimals}f}"
     return f"{values.mean():.{decimals}f} ± {values.std(ddof=1):.{decimals}f}"
+
+
+def gene_set_size(dataset_config: Mapping[str, Any]) -> int | None:
+    """`n_top_genes` of a dataset's config, else the `TFs+N` in its path (GENELink folders)."""
+    if dataset_config.get("n_top_genes") is not None:
+        return int(dataset_config["n_top_genes"])
+    match = re.search(r"TFs\+(\d+)", str(dataset_config.get("path", "")))
+    return int(match.group(1)) if match else None
 
 
 def gene_set_groups(gene_set_sizes: Mapping[str, int | None]) -> dict[str, list[str]]:

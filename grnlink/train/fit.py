@@ -88,7 +88,7 @@ def _train_epoch(model: nn.Module, inputs: GraphInputs, pairs: LabelledPairs, op
         loss = loss_fn(logits, pairs.label[batch])
         loss.backward()
         optimizer.step()
-        total += float(loss) * len(batch)
+        total += float(loss.detach()) * len(batch)
     return total / max(len(order), 1)
 
 

@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 TRAINED_MODELS = ("scregnet", "genelink")
 BASELINE_MODELS = ("pearson", "grnboost2")
 PERTURBATIONS = ("none", "coexpression", "prior")
+METRIC_COLUMNS = ["dataset", "variant", "seed", "noise", "replicate", "val_auroc", "test_auroc", "test_auprc",
+                  "epochs", "wall_s"]
 
 Scorer = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -186,7 +188,7 @@ def _trained_run(inputs: RunInputs, variant: Variant, settings: Settings, labels
         return predict(result.model, graph_inputs, torch.as_tensor(tf, dtype=torch.long),
                        torch.as_tensor(target, dtype=torch.long))
 
-    info = {"val_auroc": result.val_auroc, "epochs": result.epochs, "best_epoch": result.best_epoch,
+    info = {"epochs": result.epochs, "best_epoch": result.best_epoch,
             "graph_edges": tdata.n_undirected_edges(graph_inputs.edge_index), "added_edges": n_added}
     return info, scorer
 
@@ -289,3 +291,39 @@ def _tune(inputs: RunInputs, variant: Variant, settings: Settings, labels: np.nd
     graph_inputs, train, validation, _ = _model_inputs(inputs, variant, labels)
     return tune(lambda kwargs: _build(variant, settings, graph_inputs.x.shape[1], _embedding_dim(graph_inputs), kwargs),
                 graph_inputs, train, validation, settings.fit, settings.optuna_trials, seed)
+
+
+def run_to_files(dataset_name: str, preprocessed: str, split: str, variant_config: dict[str, Any],
+                 train_config: dict[str, Any], seed: int, outputs: dict[str, str], embedding: str | None = None,
+                 baseline_scores: str | None = None, prior_tables: list[str] | None = None, threads: int = 1) -> None:
+    """Read a dataset's inputs, run one variant on one split and write its outputs:
+    `metrics` (TSV, one row per run), `test_scores`, `new_edges` (TSV) and `info` (JSON with
+    seed, settings, tuned parameters and package versions)."""
+    from grnlink.io import write_json, write_table
+    from grnlink.reproducibility import package_versions
+
+    torch.set_num_threads(threads)
+    variant = Variant.from_config(variant_config)
+    settings = Settings.from_config(train_config)
+    genes = load_gene_data(preprocessed, embedding if variant.uses_embedding else None)
+    inputs = RunInputs(
+        genes=genes,
+        split=tdata.read_split(split, genes.genes),
+        baseline_scores=None if baseline_scores is None else tdata.read_baseline_scores(baseline_scores),
+        prior_tables=[tdata.read_celltype_grn(p) for p in prior_tables or []],
+    )
+    result = run_variant(inputs, variant, settings, seed, list(train_config.get("noise_levels", [])),
+                         int(train_config.get("noise_replicates", 0)), int(train_config.get("top_new_edges", 0)))
+    write_table(result.metrics.assign(dataset=dataset_name)[["dataset", *result.metrics.columns]], outputs["metrics"])
+    write_table(result.test_scores, outputs["test_scores"])
+    write_table(result.new_edges, outputs["new_edges"])
+    write_json({"dataset": dataset_name, "seed": seed, "variant": variant_config, "settings": train_config,
+                "tuned": result.tuned, "threads": threads, "versions": package_versions()}, outputs["info"])
+
+
+def gather_metrics(paths: list[str]) -> pd.DataFrame:
+    """All runs' metrics rows in one table, in the order of `paths`."""
+    from grnlink.io import read_table
+
+    tables = [read_table(p, required=METRIC_COLUMNS, sep="\t") for p in paths]
+    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=METRIC_COLUMNS)

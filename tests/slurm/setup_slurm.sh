@@ -78,33 +78,14 @@ if [ ! -d /var/lib/mysql/mysql ]; then
 fi
 if ! pgrep -x mariadbd >/dev/null; then
     runuser -u mysql -- mariadbd --skip-networking --datadir=/var/lib/mysql \
-        --socket=/run/mysqld/mysqld.sock >"$LOG_DIR/mariadb.log" 2>&1 &
+        --socket=/run/mysqld/mysqld.sock \
+        --innodb-lock-wait-timeout=900 --innodb-buffer-pool-size=64M >"$LOG_DIR/mariadb.log" 2>&1 &
 fi
 wait_for 30 MariaDB mariadb -e 'SELECT 1'
 mariadb -e "CREATE USER IF NOT EXISTS 'slurm'@'localhost' IDENTIFIED BY 'slurmdbpass';
             GRANT ALL ON slurm_acct_db.* TO 'slurm'@'localhost'; FLUSH PRIVILEGES;"
 
-# ---- slurmdbd ----
-cat >/etc/slurm/slurmdbd.conf <<EOF
-AuthType=auth/munge
-DbdHost=localhost
-DbdAddr=127.0.0.1
-SlurmUser=root
-PidFile=/run/slurmdbd.pid
-LogFile=$LOG_DIR/slurmdbd.log
-StorageType=accounting_storage/mysql
-StorageHost=localhost
-StorageUser=slurm
-StoragePass=slurmdbpass
-StorageLoc=slurm_acct_db
-EOF
-chmod 600 /etc/slurm/slurmdbd.conf
-if ! pgrep -x slurmdbd >/dev/null; then
-    slurmdbd
-fi
-wait_for 30 slurmdbd sacctmgr -n list cluster
-
-# ---- slurmctld + slurmd: this machine is the one node of partition $PARTITION ----
+# ---- slurm.conf: this machine is the one node of partition $PARTITION ----
 HOST=$(hostname -s)
 # The node's hardware as slurmd sees it (CPUs, sockets, cores, threads, memory).
 NODE_HARDWARE=$(slurmd -C | head -1 | sed -e 's/^NodeName=[^ ]* //')
@@ -132,10 +113,34 @@ MinJobAge=300
 JobAcctGatherType=jobacct_gather/linux
 AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=localhost
+# sacct shows each job's --comment (the plugin writes the rule name there).
+AccountingStoreFlags=job_comment
 JobCompType=jobcomp/none
 NodeName=$HOST NodeAddr=127.0.0.1 $NODE_HARDWARE State=UNKNOWN
 PartitionName=$PARTITION Nodes=$HOST Default=YES MaxTime=INFINITE State=UP
 EOF
+
+# ---- slurmdbd ----
+cat >/etc/slurm/slurmdbd.conf <<EOF
+AuthType=auth/munge
+DbdHost=localhost
+DbdAddr=127.0.0.1
+SlurmUser=root
+PidFile=/run/slurmdbd.pid
+LogFile=$LOG_DIR/slurmdbd.log
+StorageType=accounting_storage/mysql
+StorageHost=localhost
+StorageUser=slurm
+StoragePass=slurmdbpass
+StorageLoc=slurm_acct_db
+EOF
+chmod 600 /etc/slurm/slurmdbd.conf
+if ! pgrep -x slurmdbd >/dev/null; then
+    slurmdbd
+fi
+wait_for 30 slurmdbd sacctmgr -n list cluster
+
+# ---- slurmctld + slurmd ----
 # The cluster must be known to the accounting database before slurmctld registers.
 sacctmgr -i -Q add cluster "$CLUSTER" >/dev/null 2>&1 || true
 if ! pgrep -x slurmctld >/dev/null; then
@@ -145,7 +150,10 @@ wait_for 30 slurmctld scontrol ping
 if ! pgrep -x slurmd >/dev/null; then
     slurmd
 fi
+# A node left DOWN or DRAINED by an earlier run of the daemons is put back in service.
+if sinfo --noheader -n "$HOST" -o '%T' | grep -qiE 'down|drain'; then
+    scontrol update NodeName="$HOST" State=RESUME
+fi
 wait_for 60 "the SLURM node" cluster_answers
-scontrol update NodeName="$HOST" State=RESUME >/dev/null 2>&1 || true
 echo "setup_slurm: SLURM up (cluster $CLUSTER, partition $PARTITION, node $HOST)"
 sinfo

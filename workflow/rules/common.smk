@@ -33,6 +33,62 @@ def cell_types(dataset):
     return cfg.get("cell_types") or [dataset]
 
 
+# ---- download --------------------------------------------------------------------------
+# validate() does not fill defaults behind a $ref: fill the downloads section's and each
+# geo dataset's from their schemas.
+import re
+
+validate(config["downloads"], "../schemas/download.schema.yaml")
+for _name in DATASETS:
+    if dataset_config(_name)["source"] == "geo":
+        validate(dataset_config(_name), "../schemas/geo.schema.yaml")
+DOWNLOADS = config["downloads"]["files"]
+ARCHIVE_SUFFIXES = (".gz", ".zip")
+
+
+def downloaded(name):
+    return f"resources/downloads/{name}"
+
+
+def unpacked(name):
+    """Directory a `.gz` (its one file) or `.zip` (all members) is unpacked into."""
+    return f"resources/unpacked/{name}"
+
+
+def download_regex(archives_only=False):
+    names = [n for n in DOWNLOADS if not archives_only or n.endswith(ARCHIVE_SUFFIXES)]
+    return "|".join(re.escape(n) for n in names) or "NO_DOWNLOAD"
+
+
+def download_url(wildcards):
+    from grnlink.download import resolve_url
+
+    return resolve_url(wildcards.file, DOWNLOADS[wildcards.file])
+
+
+def download_checks(wildcards):
+    entry = DOWNLOADS[wildcards.file]
+    return {key: entry[key] for key in ("size", "md5", "sha256") if key in entry}
+
+
+def download_policy():
+    return {k: config["downloads"][k] for k in ("retries", "backoff_s", "timeout_s")}
+
+
+def geo_inputs(dataset):
+    """Local paths of a geo dataset's files by role: downloaded, or unpacked if an archive."""
+    files = dataset_config(dataset)["files"]
+    unknown = sorted(set(files.values()) - set(DOWNLOADS))
+    if unknown:
+        raise ValueError(
+            f"dataset {dataset}: file(s) {unknown} are not in the config's downloads.files"
+        )
+    return {
+        role: unpacked(name) if name.endswith(ARCHIVE_SUFFIXES) else downloaded(name)
+        for role, name in files.items()
+    }
+
+
 # ---- preprocess (simulate, GENELink import, GEO, user files) -------------------------
 def preprocessed(dataset):
     suffix = "h5mu" if is_multiome(dataset) else "h5ad"
@@ -41,6 +97,61 @@ def preprocessed(dataset):
 
 def split_file(dataset, seed):
     return f"results/{dataset}/splits/seed{seed}.tsv"
+
+
+# validate() does not fill defaults behind a $ref: fill each dataset's from its schema.
+for _dataset in DATASETS:
+    validate(config["datasets"][_dataset], "../schemas/dataset.schema.yaml")
+validate(config["split"], "../schemas/split.schema.yaml")
+SIMULATED_DATASETS = [d for d in DATASETS if dataset_config(d)["source"] == "simulate"]
+
+
+def simulated_raw(dataset):
+    return f"results/{dataset}/raw"
+
+
+def preprocess_inputs(wildcards):
+    """Input files of the preprocess job, by role (see grnlink.preprocess)."""
+    cfg = dataset_config(wildcards.dataset)
+    source = cfg["source"]
+    if source == "simulate":
+        return {"raw": simulated_raw(wildcards.dataset)}
+    if source == "genelink":
+        names = {
+            "expression": "BL--ExpressionData.csv",
+            "targets": "Target.csv",
+            "tfs": "TF.csv",
+            "labels": "Label.csv",
+        }
+        return {role: os.path.join(cfg["path"], n) for role, n in names.items()}
+    if source == "geo":
+        return geo_inputs(wildcards.dataset)
+    roles = ("network", "tfs", "genes", "motif_hits")
+    return {"data": cfg["path"], **{r: cfg[r] for r in roles if r in cfg}}
+
+
+def preprocess_settings(wildcards):
+    """The dataset's config entry (defaults filled), for the preprocess script."""
+    return dataset_config(wildcards.dataset)
+
+
+def split_reference(wildcards):
+    """BEELINE dataset and size ("hHEP", 500) whose published numbers the split checks."""
+    from grnlink.split import published_reference
+
+    if not config["split"]["check_published"]:
+        return None
+    return published_reference(
+        wildcards.dataset, dataset_config(wildcards.dataset).get("path")
+    )
+
+
+def split_input(wildcards):
+    return preprocessed(wildcards.dataset)
+
+
+def split_fractions():
+    return [config["split"][part] for part in ("train", "validation", "test")]
 
 
 # ---- grn -------------------------------------------------------------------------------
@@ -61,6 +172,8 @@ def grn_evaluation(dataset):
 
 
 # ---- embed -----------------------------------------------------------------------------
+# validate() does not fill defaults behind a $ref: fill the embed section's from its schema.
+validate(config["embed"], "../schemas/embed.schema.yaml")
 EMBED_MODEL = "results/embed/model"
 
 
@@ -68,12 +181,140 @@ def embeddings(dataset):
     return f"results/{dataset}/embed/embeddings.h5ad"
 
 
+def embed_model_dir():
+    """The checkpoint the embed rule reads: self-pretrained, or the configured Geneformer."""
+    if config["embed"]["backend"] == "geneformer":
+        return config["embed"]["checkpoint"]
+    return EMBED_MODEL
+
+
+def embed_inputs(wildcards):
+    """Preprocessed object, checkpoint and the optional dictionary/mapping files."""
+    inputs = {"data": preprocessed(wildcards.dataset), "model": embed_model_dir()}
+    for key in ("token_dictionary", "gene_median_dictionary", "mapping_table"):
+        if config["embed"].get(key):
+            inputs[key] = config["embed"][key]
+    return inputs
+
+
+def embed_pretraining_inputs():
+    """Pretraining sees all cells of every configured dataset."""
+    return [preprocessed(dataset) for dataset in DATASETS]
+
+
 # ---- train -----------------------------------------------------------------------------
+# validate() does not fill defaults behind a $ref: fill the train section's from its schema.
+validate(config["train"], "../schemas/train.schema.yaml")
 METRICS_TABLE = "results/tables/metrics.tsv"
+TRAIN_VARIANTS = {variant["name"]: variant for variant in config["train"]["variants"]}
+
+
+wildcard_constraints:
+    variant="|".join(TRAIN_VARIANTS) or "NO_VARIANT",
+
+
+def train_run_file(name):
+    """One output of a (dataset, variant, seed) training job, with wildcards."""
+    return f"results/{{dataset}}/train/{{variant}}/seed{{seed}}/{name}"
+
+
+def train_variant_config(wildcards):
+    return TRAIN_VARIANTS[wildcards.variant]
+
+
+def train_inputs(wildcards):
+    """Preprocessed object and split, plus what the variant reads: the embedding, the
+    unsupervised baseline scores, or the inferred cell-type GRNs (prior edges)."""
+    dataset, variant = wildcards.dataset, TRAIN_VARIANTS[wildcards.variant]
+    inputs = {
+        "preprocessed": preprocessed(dataset),
+        "split": split_file(dataset, wildcards.seed),
+    }
+    model = variant.get("model", "scregnet")
+    if model == "scregnet" and variant.get("embedding", True):
+        inputs["embedding"] = embeddings(dataset)
+    if model in ("pearson", "grnboost2"):
+        inputs["baseline_scores"] = grn_baseline_scores(dataset)
+    if model == "scregnet" and variant.get("perturbation") == "prior":
+        inputs["prior_tables"] = [grn_celltype(dataset, ct) for ct in cell_types(dataset)]
+    return inputs
+
+
+def train_metrics_files():
+    return [
+        f"results/{dataset}/train/{variant}/seed{seed}/metrics.tsv"
+        for dataset in DATASETS
+        for variant in TRAIN_VARIANTS
+        for seed in SEEDS
+    ]
 
 
 # ---- report ----------------------------------------------------------------------------
 REPORT_DIR = "results/report"
+REPORT_FIGURES = f"{REPORT_DIR}/figures"
+
+
+def report_roles():
+    """Display labels of the configured variants and the variants each figure compares."""
+    from grnlink.report.variants import variant_roles
+
+    return variant_roles(
+        config["train"].get("variants", []), config["report"].get("labels", {})
+    )
+
+
+def report_gene_sets():
+    """Datasets per gene-set size (`TFs+500`, ...): one paper-style table each."""
+    from grnlink.report.tables import gene_set_groups, gene_set_size
+
+    return gene_set_groups({d: gene_set_size(dataset_config(d)) for d in DATASETS})
+
+
+def report_gene_set_datasets(wildcards):
+    return report_gene_sets()[wildcards.geneset]
+
+
+def report_table(gene_set, ext):
+    return f"{REPORT_DIR}/tables/link_prediction_{gene_set}.{ext}"
+
+
+def report_figure(name, ext):
+    return f"{REPORT_FIGURES}/{name}.{ext}"
+
+
+def report_simulated_datasets():
+    return [d for d in DATASETS if dataset_config(d)["source"] == "simulate"]
+
+
+def report_pr_curve_inputs(wildcards):
+    dataset = wildcards.dataset
+    return {
+        "preprocessed": preprocessed(dataset),
+        "celltype": [grn_celltype(dataset, ct) for ct in cell_types(dataset)],
+        "baseline": grn_baseline_scores(dataset),
+    }
+
+
+def report_metric_figures():
+    """The link-prediction figures the configured variants allow."""
+    roles = report_roles()
+    train = config["train"]
+    noise_on = bool(train.get("noise_levels")) and train.get("noise_replicates", 1) > 0
+    wanted = {
+        "ablation": bool(roles.ablations),
+        "label_noise": bool(roles.noise) and noise_on,
+        "edge_perturbation": bool(roles.perturbations),
+    }
+    return [name for name, on in wanted.items() if on]
+
+
+def report_targets():
+    names = ["grn_evaluation"] + [f"pr_curves_{d}" for d in report_simulated_datasets()]
+    targets = [f"{REPORT_DIR}/run/versions.tsv"]
+    if config["train"].get("variants", [None]):
+        targets += [report_table(g, "md") for g in report_gene_sets()]
+        names += report_metric_figures()
+    return targets + [report_figure(name, "png") for name in names]
 
 
 # ---- targets ---------------------------------------------------------------------------
@@ -82,4 +323,8 @@ def all_targets():
     for dataset in DATASETS:
         targets.append(preprocessed(dataset))
         targets += [split_file(dataset, seed) for seed in SEEDS]
+        targets.append(embeddings(dataset))
+    if TRAIN_VARIANTS and SEEDS:
+        targets.append(METRICS_TABLE)
+    targets += report_targets()
     return targets

@@ -1,1 +1,191 @@
-# The report stage: rules are added by its issue.
+# The report stage: the papers' tables and figures from the run's outputs, each marked for
+# `snakemake --report report.html` with its caption (workflow/report/*.rst).
+
+
+report: "../report/workflow.rst"
+
+
+# validate() does not fill defaults behind the top-level schema's $ref; this fills them.
+validate(config["report"], "../schemas/report.schema.yaml")
+
+
+rule report_tables:
+    input:
+        metrics=METRICS_TABLE,
+    output:
+        tsv=report(
+            report_table("{geneset}", "tsv"),
+            caption="../report/table.rst",
+            category="Link prediction",
+            subcategory="Tables",
+            labels={"gene set": "{geneset}", "format": "TSV"},
+        ),
+        md=report_table("{geneset}", "md"),
+        html=report(
+            report_table("{geneset}", "html"),
+            caption="../report/table.rst",
+            category="Link prediction",
+            subcategory="Tables",
+            labels={"gene set": "{geneset}", "format": "HTML"},
+        ),
+    log:
+        "logs/report_tables/{geneset}.log",
+    benchmark:
+        "benchmarks/report_tables/{geneset}.tsv"
+    wildcard_constraints:
+        geneset=r"all|TFs\+\d+",
+    conda:
+        "../../envs/report.yaml"
+    params:
+        datasets=report_gene_set_datasets,
+        labels=report_roles().labels,
+        decimals=config["report"]["decimals"],
+    script:
+        "../scripts/report_tables.py"
+
+
+rule report_ablation:
+    input:
+        metrics=METRICS_TABLE,
+    output:
+        png=report(
+            report_figure("ablation", "png"),
+            caption="../report/ablation.rst",
+            category="Link prediction",
+            subcategory="Figures",
+        ),
+        svg=report_figure("ablation", "svg"),
+    log:
+        "logs/report_ablation/report.log",
+    benchmark:
+        "benchmarks/report_ablation/report.tsv"
+    conda:
+        "../../envs/report.yaml"
+    params:
+        variants=report_roles().ablations,
+        labels=report_roles().labels,
+        dpi=config["report"]["dpi"],
+    script:
+        "../scripts/report_ablation.py"
+
+
+rule report_label_noise:
+    input:
+        metrics=METRICS_TABLE,
+    output:
+        png=report(
+            report_figure("label_noise", "png"),
+            caption="../report/label_noise.rst",
+            category="Link prediction",
+            subcategory="Figures",
+        ),
+        svg=report_figure("label_noise", "svg"),
+    log:
+        "logs/report_label_noise/report.log",
+    benchmark:
+        "benchmarks/report_label_noise/report.tsv"
+    conda:
+        "../../envs/report.yaml"
+    params:
+        variants=report_roles().noise,
+        labels=report_roles().labels,
+        dpi=config["report"]["dpi"],
+    script:
+        "../scripts/report_label_noise.py"
+
+
+rule report_edge_perturbation:
+    input:
+        metrics=METRICS_TABLE,
+    output:
+        png=report(
+            report_figure("edge_perturbation", "png"),
+            caption="../report/edge_perturbation.rst",
+            category="Link prediction",
+            subcategory="Figures",
+        ),
+        svg=report_figure("edge_perturbation", "svg"),
+    log:
+        "logs/report_edge_perturbation/report.log",
+    benchmark:
+        "benchmarks/report_edge_perturbation/report.tsv"
+    conda:
+        "../../envs/report.yaml"
+    params:
+        reference=report_roles().full_model,
+        variants=report_roles().perturbations,
+        labels=report_roles().labels,
+        dpi=config["report"]["dpi"],
+    script:
+        "../scripts/report_edge_perturbation.py"
+
+
+rule report_grn_evaluation:
+    input:
+        evaluations=[grn_evaluation(d) for d in DATASETS],
+    output:
+        png=report(
+            report_figure("grn_evaluation", "png"),
+            caption="../report/grn_evaluation.rst",
+            category="Inferred GRNs",
+        ),
+        svg=report_figure("grn_evaluation", "svg"),
+    log:
+        "logs/report_grn_evaluation/report.log",
+    benchmark:
+        "benchmarks/report_grn_evaluation/report.tsv"
+    conda:
+        "../../envs/report.yaml"
+    params:
+        datasets=DATASETS,
+        dpi=config["report"]["dpi"],
+    script:
+        "../scripts/report_grn_evaluation.py"
+
+
+rule report_pr_curves:
+    input:
+        unpack(report_pr_curve_inputs),
+    output:
+        png=report(
+            report_figure("pr_curves_{dataset}", "png"),
+            caption="../report/pr_curves.rst",
+            category="Inferred GRNs",
+            labels={"dataset": "{dataset}"},
+        ),
+        svg=report_figure("pr_curves_{dataset}", "svg"),
+    log:
+        "logs/report_pr_curves/{dataset}.log",
+    benchmark:
+        "benchmarks/report_pr_curves/{dataset}.tsv"
+    conda:
+        "../../envs/report.yaml"
+    params:
+        cell_types=lambda wildcards: cell_types(wildcards.dataset),
+        dpi=config["report"]["dpi"],
+    script:
+        "../scripts/report_pr_curves.py"
+
+
+rule report_run_info:
+    output:
+        versions=report(
+            f"{REPORT_DIR}/run/versions.tsv",
+            caption="../report/versions.rst",
+            category="Run",
+        ),
+        config=report(
+            f"{REPORT_DIR}/run/config.yaml",
+            caption="../report/config.rst",
+            category="Run",
+        ),
+    log:
+        "logs/report_run_info/report.log",
+    benchmark:
+        "benchmarks/report_run_info/report.tsv"
+    conda:
+        "../../envs/report.yaml"
+    params:
+        config=config,
+    script:
+        "../scripts/report_run_info.py"

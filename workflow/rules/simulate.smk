@@ -1,1 +1,19 @@
-# The simulate stage: rules are added by its issue.
+# The simulate stage: paired RNA + ATAC with a known peak-mediated network, written in the
+# formats real data arrives in (grnlink.simulate).
+
+
+rule simulate:
+    output:
+        directory(simulated_raw("{dataset}")),
+    log:
+        "logs/simulate/{dataset}.log",
+    benchmark:
+        "benchmarks/simulate/{dataset}.tsv"
+    wildcard_constraints:
+        dataset="|".join(SIMULATED_DATASETS) or "NO_DATASET",
+    conda:
+        "../../envs/simulate.yaml"
+    params:
+        settings=preprocess_settings,
+    script:
+        "../scripts/simulate.py"

@@ -1,1 +1,39 @@
-# The train stage: rules are added by its issue.
+# The train stage: scRegNet, its ablations and edge perturbations, GENELink and the
+# unsupervised baselines on the same splits; label-noise replicates run inside each job.
+
+
+rule train_variant:
+    input:
+        unpack(train_inputs),
+    output:
+        metrics=train_run_file("metrics.tsv"),
+        test_scores=train_run_file("test_scores.tsv"),
+        new_edges=train_run_file("predicted_edges.tsv"),
+        info=train_run_file("run.json"),
+    log:
+        "logs/train_variant/{dataset}_{variant}_seed{seed}.log",
+    benchmark:
+        "benchmarks/train_variant/{dataset}_{variant}_seed{seed}.tsv"
+    conda:
+        "../../envs/train.yaml"
+    threads: config["train"]["threads"]
+    params:
+        variant=train_variant_config,
+        settings=config["train"],
+    script:
+        "../scripts/train_variant.py"
+
+
+rule train_gather:
+    input:
+        train_metrics_files(),
+    output:
+        METRICS_TABLE,
+    log:
+        "logs/train_gather/train_gather.log",
+    benchmark:
+        "benchmarks/train_gather/train_gather.tsv"
+    conda:
+        "../../envs/train.yaml"
+    script:
+        "../scripts/train_gather.py"

@@ -1,0 +1,62 @@
+"""Time the report stage on a finished demo run: its rules rerun, then `snakemake --report`.
+
+Usage: python bench/report_stage.py [--cores 2] [--workdir DIR]
+Without --workdir (or with an unfinished one) the demo runs first, untimed.
+Budget (issue 8): the report stage under 30 s on the demo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from results import update_section
+
+ROOT = Path(__file__).resolve().parents[1]
+BUDGET_S = 30
+REPORT_RULES = ["report_tables", "report_ablation", "report_label_noise", "report_edge_perturbation",
+                "report_grn_evaluation", "report_pr_curves", "report_run_info"]
+
+
+def snakemake(workdir: Path, *args: str) -> float:
+    """Run the workflow on the demo config in `workdir`; return the wall time in seconds."""
+    cmd = [str(Path(sys.executable).with_name("snakemake")), "-s", str(ROOT / "Snakefile"), "--directory",
+           str(workdir), "--configfile", str(ROOT / "config" / "config.yaml"), *args]
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def rule_times(benchmarks: Path) -> pd.DataFrame:
+    rows = [{"rule": rule, "job": path.stem, "s": float(pd.read_csv(path, sep="\t")["s"].iloc[0])}
+            for rule in REPORT_RULES for path in sorted((benchmarks / rule).glob("*.tsv"))]
+    return pd.DataFrame(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--workdir", type=Path, default=None)
+    args = parser.parse_args()
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="grnlink-report-"))
+    snakemake(workdir, "--cores", str(args.cores))
+    stage = snakemake(workdir, "--cores", str(args.cores), "--forcerun", *REPORT_RULES)
+    render = snakemake(workdir, "--report", str(workdir / "report.html"))
+    jobs = rule_times(workdir / "benchmarks")
+    verdict = "within" if stage <= BUDGET_S else "OVER"
+    body = (f"Report stage on the finished demo (its {len(jobs)} jobs forced to rerun, `--cores {args.cores}`): "
+            f"**{stage:.1f} s** wall including Snakemake's DAG building, {verdict} the {BUDGET_S} s budget; "
+            f"`snakemake --report report.html` afterwards: {render:.1f} s. Per job (seconds):\n\n"
+            + jobs.to_markdown(index=False, floatfmt=".1f"))
+    update_section("Report stage (issue 8)", body, command=f"python bench/report_stage.py --cores {args.cores}")
+    print(body)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""GENELink benchmark folders (BEELINE `Specific Dataset/<cell>/TFs+<n>/`): import and export.
+
+A folder holds, all comma-separated with an unnamed index as first column:
+`BL--ExpressionData.csv` (genes x cells, log expression), `Target.csv` (`Gene, index`:
+every gene with its row index), `TF.csv` (`TF, index`: the TFs among the genes) and
+`Label.csv` (`TF, Target`: gene indices of the ground-truth edges). The folder already is
+a benchmark gene set, so every gene is `selected`; the single cell type is the dataset name.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from grnlink import dataset
+from grnlink.errors import InputError
+from grnlink.io import atomic_path, read_table
+from grnlink.preprocess import attach_network
+
+EXPRESSION = "BL--ExpressionData.csv"
+GENELINK_FILES = (EXPRESSION, "Target.csv", "TF.csv", "Label.csv")
+
+
+def read_genelink(folder: str | os.PathLike[str], name: str) -> ad.AnnData:
+    """The preprocessed RNA object of a GENELink folder (no counts: the values are logs)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(folder, "GENELink folder not found")
+    expression = read_expression(folder / EXPRESSION)
+    genes = _read_indexed_genes(folder / "Target.csv", "Gene", expression.index)
+    tfs = _read_indexed_genes(folder / "TF.csv", "TF", expression.index)
+    labels = read_table(folder / "Label.csv", required=["TF", "Target"])
+    for column in ("TF", "Target"):
+        values = pd.to_numeric(labels[column], errors="coerce")
+        bad = ~values.isin(genes.index)
+        if bad.any():
+            row = int(np.argmax(bad.to_numpy()))
+            raise InputError(folder / "Label.csv", f"unknown gene ids: {column} index {labels[column].iat[row]!r} is not in Target.csv", line=row + 2)
+        labels[column] = values.astype(int)
+    network = pd.DataFrame({"Gene1": genes.loc[labels["TF"]].to_numpy(), "Gene2": genes.loc[labels["Target"]].to_numpy()})
+    if not network["Gene1"].isin(set(tfs)).any():
+        raise InputError(folder / "Label.csv", "no TF of the network is listed in TF.csv")
+    rna = ad.AnnData(
+        X=expression.T.to_numpy(np.float32),
+        obs=pd.DataFrame(index=pd.Index(expression.columns.astype(str))),
+        var=pd.DataFrame(index=pd.Index(expression.index.astype(str))),
+    )
+    rna.obs["cell_type"] = pd.Categorical([name] * rna.n_obs, categories=[name])
+    rna.var["is_tf"] = rna.var_names.isin(list(tfs))
+    rna.var["selected"] = True
+    return attach_network(rna, network, folder / "Label.csv")
+
+
+def read_expression(path: Path) -> pd.DataFrame:
+    """Genes x cells log expression; mis-delimited, truncated or non-numeric rows fail."""
+    if not path.exists():
+        raise InputError(path, "file not found")
+    try:
+        table = pd.read_csv(path, index_col=0)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise InputError(path, f"cannot be parsed as a comma-separated table: {err}") from err
+    if table.shape[1] < 2:
+        raise InputError(path, f"expected comma-separated genes x cells, found {table.shape[1] + 1} column(s): mis-delimited?")
+    values = table.apply(pd.to_numeric, errors="coerce")
+    bad = values.isna().any(axis=1).to_numpy()
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise InputError(path, f"row of gene {table.index[row]!r} has missing or non-numeric values (truncated?)", line=row + 2)
+    if table.index.duplicated().any():
+        raise InputError(path, f"gene {table.index[table.index.duplicated()][0]!r} is listed twice")
+    values.index = values.index.astype(str)
+    return values
+
+
+def _read_indexed_genes(path: Path, column: str, genes: pd.Index) -> pd.Series:
+    """`index -> gene` from Target.csv / TF.csv; genes must be rows of the expression."""
+    table = read_table(path, required=[column, "index"], dtype={column: str})
+    unknown = ~table[column].isin(genes)
+    if unknown.any():
+        row = int(np.argmax(unknown.to_numpy()))
+        raise InputError(path, f"unknown gene ids: {table[column].iat[row]!r} is not in {EXPRESSION}", line=row + 2)
+    return pd.Series(table[column].to_numpy(), index=pd.to_numeric(table["index"], errors="coerce"))
+
+
+def export_genelink(rna: ad.AnnData, folder: str | os.PathLike[str]) -> None:
+    """Write the benchmark genes of a preprocessed object as a GENELink folder (atomically)."""
+    genes = dataset.benchmark_genes(rna)
+    tfs = dataset.benchmark_tfs(rna)
+    index = {gene: i for i, gene in enumerate(genes)}
+    network = dataset.training_network(rna)
+    x = rna[:, genes].X
+    x = x.toarray() if sp.issparse(x) else np.asarray(x)
+    with atomic_path(folder) as tmp:
+        tmp.mkdir()
+        pd.DataFrame(x.T, index=genes, columns=rna.obs_names).to_csv(tmp / EXPRESSION)
+        pd.DataFrame({"Gene": genes, "index": range(len(genes))}).to_csv(tmp / "Target.csv")
+        pd.DataFrame({"TF": tfs, "index": [index[t] for t in tfs]}).to_csv(tmp / "TF.csv")
+        pd.DataFrame({"TF": network["Gene1"].map(index), "Target": network["Gene2"].map(index)}).to_csv(tmp / "Label.csv")
+        network.to_csv(tmp / "BL--network.csv", index=False)

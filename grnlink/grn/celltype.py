@@ -1,0 +1,172 @@
+"""Cell-type GRNs (GRNBoost2 + ATAC triplets) and the unsupervised baseline scores.
+
+Edge table of one cell type, one row per TF -> target edge found by GRNBoost2 or by the
+ATAC triplets (benchmark TFs -> benchmark genes, no self loops):
+
+- `importance`: GRNBoost2 importance on the cell type's cells (0: not selected by the trees);
+- `atac_support`: best TF -> peak -> target triplet, the peak-gene link correlation mapped to
+  [0, 1] (0: no motif-carrying peak near the target accessible in the cell type);
+- `peaks`: the supporting peaks, ';'-joined (empty for RNA-only data);
+- `correlation`: Pearson r of TF and target over the cell type's cells;
+- `score`: the ATAC-supported edge score `(1 - atac_weight) * importance percentile +
+  atac_weight * atac_support` (RNA-only data: the importance percentile).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from grnlink.dataset import benchmark_genes, benchmark_tfs
+from grnlink.errors import InputError
+from grnlink.grn import atac as atac_lib
+from grnlink.grn.grnboost import infer_links
+from grnlink.grn.settings import GrnSettings
+from grnlink.readers import parse_peaks
+
+log = logging.getLogger(__name__)
+
+EDGE_COLUMNS = ["TF", "target", "importance", "atac_support", "peaks", "correlation", "score"]
+BASELINE_COLUMNS = ["TF", "Target", "pearson", "grnboost2"]
+
+
+def dense(matrix) -> np.ndarray:
+    return np.asarray(matrix.toarray() if sp.issparse(matrix) else matrix, dtype=np.float64)
+
+
+def cells_of(rna: ad.AnnData, cell_type: str, source: str | os.PathLike[str]) -> np.ndarray:
+    mask = (rna.obs["cell_type"].astype(str) == cell_type).to_numpy()
+    if not mask.any():
+        found = sorted(rna.obs["cell_type"].astype(str).unique())
+        raise InputError(source, f"no cells of cell type {cell_type!r}; the data has {found}")
+    return mask
+
+
+def celltype_grn(
+    rna: ad.AnnData,
+    atac: ad.AnnData | None,
+    cell_type: str,
+    settings: GrnSettings,
+    source: str | os.PathLike[str],
+    n_jobs: int = 1,
+    motif_hits: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The edge table of one cell type (see the module docstring).
+
+    `motif_hits` (TF, peak) overrides `atac.uns['motif_hits']`; `source` names the
+    preprocessed file in error messages.
+    """
+    mask = cells_of(rna, cell_type, source)
+    genes, tfs = benchmark_genes(rna), benchmark_tfs(rna)
+    if not tfs:
+        raise InputError(source, "no TF among the benchmark genes (rna.var is_tf & selected)")
+    expression = dense(rna[mask, genes].X)
+    log.info("%s: GRNBoost2 on %d cells, %d TFs, %d targets", cell_type, mask.sum(), len(tfs), len(genes))
+    links = infer_links(
+        expression, genes, tfs, genes, settings.boosting(), n_jobs=n_jobs,
+        scheduler_address=settings.scheduler_address,
+    )
+    support = None
+    if atac is not None:
+        hits = motif_hits if motif_hits is not None else atac_lib.check_motif_hits(atac.uns["motif_hits"], source)
+        support = atac_support(rna, atac, mask, hits, settings, source)
+    return edge_table(links, support, expression, genes, settings.atac_weight)
+
+
+def atac_support(
+    rna: ad.AnnData, atac: ad.AnnData, mask: np.ndarray, motif_hits: pd.DataFrame, settings: GrnSettings,
+    source: str | os.PathLike[str],
+) -> pd.DataFrame:
+    """TF -> target ATAC support in the cell type `mask` (columns TF, target, atac_support, peaks)."""
+    genes, tfs = benchmark_genes(rna), benchmark_tfs(rna)
+    missing = [c for c in ("chrom", "tss") if c not in rna.var]
+    if missing:
+        raise InputError(source, f"rna.var lacks {missing}, needed to link peaks to genes")
+    if "counts" not in atac.layers:
+        raise InputError(source, "atac.layers lacks 'counts'")
+    if not np.array_equal(atac.obs_names, rna.obs_names):
+        raise InputError(source, "rna and atac do not hold the same cells in the same order")
+    peaks = parse_peaks(atac.var_names, source)
+    gene_var = rna.var.loc[genes]
+    pairs = atac_lib.peaks_near_genes(peaks, gene_var["chrom"].astype(str), gene_var["tss"].astype(np.int64), settings.peak_window)
+    counts = sp.csr_matrix(atac.layers["counts"])
+    expression = dense(rna[:, genes].X)
+    scope = mask if settings.link_correlation_scope == "cell_type" else np.ones(len(mask), bool)
+    labels = metacells_within_types(expression[scope], rna.obs["cell_type"].astype(str).to_numpy()[scope], settings)
+    meta_expression, meta_access = atac_lib.aggregate_metacells(expression[scope], counts[scope], labels)
+    accessible = np.asarray((counts[mask] > 0).mean(axis=0)).ravel()
+    pairs = pairs.assign(
+        link_correlation=atac_lib.pair_correlations(
+            meta_access, meta_expression, pairs["peak_index"].to_numpy(), pairs["gene_index"].to_numpy()
+        ),
+        accessibility=accessible[pairs["peak_index"].to_numpy()],
+    )
+    open_pairs = pairs[pairs["accessibility"] >= settings.min_accessibility]
+    table = atac_lib.triplets(open_pairs, motif_hits, list(atac.var_names), genes, tfs)
+    log.info("ATAC: %d peak-gene pairs within %d bp, %d accessible, %d TF-peak-gene triplets",
+             len(pairs), settings.peak_window, len(open_pairs), len(table))
+    return atac_lib.edge_support(table)
+
+
+def metacells_within_types(expression: np.ndarray, cell_types: np.ndarray, settings: GrnSettings) -> np.ndarray:
+    """Metacell labels, numbered across types; metacells never mix cell types."""
+    labels = np.empty(len(cell_types), dtype=np.int64)
+    offset = 0
+    for cell_type in np.unique(cell_types):
+        idx = np.flatnonzero(cell_types == cell_type)
+        local = atac_lib.metacell_labels(expression[idx], settings.cells_per_metacell, settings.seed)
+        labels[idx] = local + offset
+        offset += int(local.max()) + 1
+    return labels
+
+
+def edge_table(
+    links: pd.DataFrame, support: pd.DataFrame | None, expression: np.ndarray, genes: list[str], atac_weight: float
+) -> pd.DataFrame:
+    """Join GRNBoost2 links with ATAC support; add correlation and the combined score."""
+    table = links[["TF", "target", "importance"]]
+    if support is not None and len(support):
+        table = table.merge(support, on=["TF", "target"], how="outer")
+    table = table.reindex(columns=["TF", "target", "importance", "atac_support", "peaks"])
+    table = table.fillna({"importance": 0.0, "atac_support": 0.0, "peaks": ""})
+    index = {g: i for i, g in enumerate(genes)}
+    tf_idx = table["TF"].map(index).to_numpy(np.int64)
+    target_idx = table["target"].map(index).to_numpy(np.int64)
+    table["correlation"] = atac_lib.pair_correlations(expression, expression, tf_idx, target_idx)
+    percentile = table["importance"].where(table["importance"] > 0).rank(pct=True).fillna(0.0)
+    weight = atac_weight if support is not None else 0.0
+    table["score"] = (1 - weight) * percentile + weight * table["atac_support"]
+    table = table.sort_values(["score", "importance", "TF", "target"], ascending=[False, False, True, True])
+    return table[EDGE_COLUMNS].reset_index(drop=True)
+
+
+def read_edge_table(path: str | os.PathLike[str]) -> pd.DataFrame:
+    from grnlink.io import read_table
+
+    table = read_table(path, required=EDGE_COLUMNS, keep_default_na=False, dtype={"peaks": str})
+    return table
+
+
+def baseline_scores(rna: ad.AnnData, celltype_tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """`TF, Target, pearson, grnboost2` for every benchmark TF x benchmark gene pair (no self pairs).
+
+    `pearson` is |r| over all cells; `grnboost2` the largest importance over the cell-type
+    GRNs (for one-cell-type data, the importance over all cells), 0 when absent.
+    """
+    genes, tfs = benchmark_genes(rna), benchmark_tfs(rna)
+    expression = dense(rna[:, genes].X)
+    index = {g: i for i, g in enumerate(genes)}
+    pairs = pd.DataFrame([(tf, g) for tf in tfs for g in genes if g != tf], columns=["TF", "Target"])
+    r = atac_lib.pair_correlations(expression, expression, pairs["TF"].map(index).to_numpy(), pairs["Target"].map(index).to_numpy())
+    pairs["pearson"] = np.abs(r)
+    importance = pd.concat(
+        [t[["TF", "target", "importance"]] for t in celltype_tables.values()], ignore_index=True
+    ).groupby(["TF", "target"])["importance"].max()
+    keys = pd.MultiIndex.from_frame(pairs[["TF", "Target"]])
+    pairs["grnboost2"] = importance.reindex(keys).fillna(0.0).to_numpy()
+    return pairs[BASELINE_COLUMNS]

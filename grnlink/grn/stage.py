@@ -1,0 +1,103 @@
+"""The grn stage's jobs, file in / file out (what the workflow scripts call)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+
+import pandas as pd
+
+from grnlink import dataset
+from grnlink.grn import atac as atac_lib
+from grnlink.grn.cell_specific import cell_specific_grns
+from grnlink.grn.celltype import baseline_scores, celltype_grn, read_edge_table
+from grnlink.grn.evaluate import evaluate_cell_types, evaluate_splits, network_scores
+from grnlink.errors import InputError
+from grnlink.grn.settings import GrnSettings
+from grnlink.io import read_table, write_anndata, write_table
+from grnlink.reproducibility import package_versions, seed_everything
+
+log = logging.getLogger(__name__)
+
+PathLike = str | os.PathLike[str]
+
+
+def run_celltype(
+    preprocessed: PathLike, cell_type: str, cfg: dict, output: PathLike, threads: int = 1,
+    motif_hits: PathLike | None = None,
+) -> None:
+    """Write the edge table of `cell_type`; `motif_hits` (a TF/peak file) overrides the object's."""
+    settings = GrnSettings.from_config(cfg)
+    seed_everything(settings.seed)
+    rna, atac = dataset.load(preprocessed)
+    hits = atac_lib.read_motif_hits(motif_hits) if motif_hits and atac is not None else None
+    table = celltype_grn(rna, atac, cell_type, settings, preprocessed, n_jobs=threads, motif_hits=hits)
+    log.info("%s: %d edges, %d with ATAC support", cell_type, len(table), int((table["atac_support"] > 0).sum()))
+    write_table(table, output)
+
+
+def read_celltype_tables(paths: Mapping[str, PathLike]) -> dict[str, pd.DataFrame]:
+    return {cell_type: read_edge_table(path) for cell_type, path in paths.items()}
+
+
+def run_baseline_scores(preprocessed: PathLike, celltype_paths: Mapping[str, PathLike], output: PathLike) -> None:
+    rna, _ = dataset.load(preprocessed)
+    write_table(baseline_scores(rna, read_celltype_tables(celltype_paths)), output)
+
+
+def run_cell_specific(
+    preprocessed: PathLike, celltype_paths: Mapping[str, PathLike], cfg: dict, output: PathLike
+) -> None:
+    settings = GrnSettings.from_config(cfg)
+    seed_everything(settings.seed)
+    rna, _ = dataset.load(preprocessed)
+    result = cell_specific_grns(rna, read_celltype_tables(celltype_paths), settings, str(preprocessed))
+    result.uns["grnlink"] = {"seed": settings.seed, "versions": package_versions(), "settings": _plain(cfg)}
+    log.info("cell-specific GRNs: %d cells x %d edges; aucell %d, csn %d non-zeros",
+             result.n_obs, result.n_vars, result.layers["aucell"].nnz, result.layers["csn"].nnz)
+    write_anndata(result, output)
+
+
+def run_evaluation(
+    preprocessed: PathLike, celltype_paths: Mapping[str, PathLike], baseline: PathLike,
+    split_paths: Mapping[int, PathLike], dataset_name: str, cfg: dict, output: PathLike,
+) -> None:
+    settings = GrnSettings.from_config(cfg)
+    rna, atac = dataset.load(preprocessed)
+    tables = read_celltype_tables(celltype_paths)
+    networks = network_scores(read_table(baseline, required=["TF", "Target", "pearson", "grnboost2"]), tables, atac is not None)
+    splits = {
+        int(seed): read_table(path, required=["TF", "Target", "label", "part"], dtype={"TF": str, "Target": str})
+        for seed, path in split_paths.items()
+    }
+    truth = pd.DataFrame(rna.uns["network"])
+    result = pd.concat([
+        evaluate_splits(networks, splits),
+        evaluate_cell_types(tables, truth, dataset.benchmark_tfs(rna), dataset.benchmark_genes(rna), atac is not None),
+    ], ignore_index=True)
+    result.insert(0, "dataset", dataset_name)
+    result["grn_seed"] = settings.seed
+    for _, row in result.iterrows():
+        log.info("%s %s seed=%s %s: AUROC %.3f AUPRC %.3f", row["network"], row["scope"], row["seed"],
+                 row["cell_type"], row["auroc"], row["auprc"])
+    write_table(result, output)
+
+
+def _plain(cfg: dict) -> dict:
+    """The config section with None as '' (h5ad cannot store None)."""
+    return {k: ("" if v is None else v) for k, v in (cfg or {}).items()}
+
+
+
+def run_motif_scan(preprocessed: PathLike, fasta: PathLike, cfg: dict, output: PathLike) -> None:
+    """Motif hits of the data's TFs in its peaks, scanned in the genome FASTA."""
+    from grnlink.grn.motifs import scan_motif_hits
+
+    rna, atac = dataset.load(preprocessed)
+    if atac is None:
+        raise InputError(preprocessed, "a motif scan needs ATAC peaks (an .h5mu with an 'atac' modality)")
+    tfs = list(rna.var_names[rna.var["is_tf"].to_numpy(bool)])
+    hits = scan_motif_hits(fasta, list(atac.var_names), tfs, GrnSettings.from_config(cfg).motif_pvalue, preprocessed)
+    log.info("motif scan: %d hits of %d TFs in %d peaks", len(hits), hits["TF"].nunique(), hits["peak"].nunique())
+    write_table(hits, output)

@@ -1,0 +1,94 @@
+"""GENELink folders: the shipped BEELINE datasets import with the published sizes; export
+round-trips; bad folders fail naming the file and leave nothing behind."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import ROOT
+from grnlink import dataset
+from grnlink.errors import InputError
+from grnlink.genelink import export_genelink, read_genelink
+from grnlink.preprocess import preprocess_dataset
+
+BEELINE = ROOT / "resources" / "beeline"
+# BEELINE.md table, TFs+500: cells, TFs with targets, genes, density (BEELINE paper).
+PUBLISHED = {"hHEP": (426, 30, 874, 0.379), "mDC": (384, 20, 443, 0.085), "mHSC-L": (848, 16, 525, 0.525)}
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_shipped_dataset_reproduces_published_sizes(name):
+    rna = read_genelink(BEELINE / name / "TFs+500", name)
+    cells, tfs, genes, density = PUBLISHED[name]
+    summary = rna.uns["benchmark"]
+    # The published cell count includes the header cell of the expression file.
+    assert rna.n_obs == cells - 1
+    assert summary["n_tfs_with_targets"] == tfs
+    # GENELink's mDC folder has 448 network genes where the table says 443.
+    assert abs(summary["n_network_genes"] - genes) <= 0.015 * genes
+    assert summary["density"] == pytest.approx(density, abs=0.0015)
+    assert list(rna.obs["cell_type"].cat.categories) == [name]
+    source = pd.read_csv(BEELINE / name / "TFs+500" / "BL--network.csv")
+    assert set(zip(source["Gene1"], source["Gene2"])) == set(zip(rna.uns["network"]["Gene1"], rna.uns["network"]["Gene2"]))
+
+
+def test_export_then_import_round_trips(tmp_path):
+    rna = read_genelink(BEELINE / "mHSC-L" / "TFs+500", "mHSC-L")
+    export_genelink(rna, tmp_path / "out")
+    again = read_genelink(tmp_path / "out", "mHSC-L")
+    assert list(again.var_names) == list(rna.var_names)
+    assert list(again.obs_names) == list(rna.obs_names)
+    np.testing.assert_array_equal(again.X, rna.X)
+    assert dataset.benchmark_tfs(again) == dataset.benchmark_tfs(rna)
+    pd.testing.assert_frame_equal(dataset.training_network(again), dataset.training_network(rna))
+    original = pd.read_csv(BEELINE / "mHSC-L" / "TFs+500" / "Label.csv", index_col=0)
+    exported = pd.read_csv(tmp_path / "out" / "Label.csv", index_col=0)
+    assert sorted(map(tuple, exported.to_numpy())) == sorted(map(tuple, original.to_numpy()))
+
+
+def test_preprocess_writes_a_loadable_h5ad(tmp_path):
+    folder = BEELINE / "mDC" / "TFs+500"
+    inputs = {"expression": str(folder / "BL--ExpressionData.csv")}
+    preprocess_dataset("mDC", {"source": "genelink", "path": str(folder)}, inputs, tmp_path / "p.h5ad")
+    rna, atac = dataset.load(tmp_path / "p.h5ad")
+    assert atac is None and rna.var["selected"].all()
+    assert rna.uns["benchmark"]["n_tfs_with_targets"] == 20
+
+
+def edit(path, transform):
+    path.write_text(transform(path.read_text()))
+
+
+@pytest.mark.parametrize(
+    "file, transform, message",
+    [
+        ("BL--ExpressionData.csv", lambda t: t.replace(",", ";"), "mis-delimited"),
+        ("BL--ExpressionData.csv", lambda t: t[: len(t) - 2000], "truncated"),
+        ("BL--ExpressionData.csv", lambda t: t.replace(",0.0,", ",abc,", 1), "non-numeric"),
+        ("TF.csv", lambda t: t + "9999,NOT_A_GENE,3\n", "unknown gene ids"),
+        ("Target.csv", lambda t: t + "9999,NOT_A_GENE,9999\n", "unknown gene ids"),
+        ("Label.csv", lambda t: t + "99999,0,100000\n", "unknown gene ids"),
+    ],
+)
+def test_bad_folder_names_the_file_and_writes_nothing(tmp_path, file, transform, message):
+    folder = tmp_path / "mHSC-L"
+    shutil.copytree(BEELINE / "mHSC-L" / "TFs+500", folder)
+    edit(folder / file, transform)
+    out = tmp_path / "out" / "p.h5ad"
+    with pytest.raises(InputError, match=message) as error:
+        preprocess_dataset("mHSC-L", {"source": "genelink", "path": str(folder)},
+                           {"expression": str(folder / "BL--ExpressionData.csv")}, out)
+    assert str(error.value).startswith(str(folder / file))
+    assert not out.exists()
+
+
+def test_labels_without_any_listed_tf_are_rejected(tmp_path):
+    folder = tmp_path / "mDC"
+    shutil.copytree(BEELINE / "mDC" / "TFs+500", folder)
+    (folder / "TF.csv").write_text(",TF,index\n0,CLEC4E,0\n")
+    with pytest.raises(InputError, match=r"Label\.csv: no TF of the network"):
+        read_genelink(folder, "mDC")

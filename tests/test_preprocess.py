@@ -1,0 +1,216 @@
+"""Preprocessing: the contract of the preprocessed object, gene selection, and bad input."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pytest
+from snakemake.utils import validate
+
+from conftest import ROOT
+from grnlink import dataset
+from grnlink.errors import InputError
+from grnlink.preprocess import (
+    BONFERRONI_ALPHA, build_benchmark, preprocess_dataset, restrict_network, select_genes, variance_test_pvalues,
+)
+from grnlink.simulate import SimulationParams, simulate, write_raw
+
+SCHEMA = str(ROOT / "workflow" / "schemas" / "dataset.schema.yaml")
+SIM = dict(source="simulate", n_cells=300, n_cell_types=3, n_tfs=12, n_genes=100, n_peaks=700, seed=2, n_top_genes=60)
+
+
+def with_defaults(cfg: dict) -> dict:
+    cfg = dict(cfg)
+    validate(cfg, SCHEMA)
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def raw(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("sim") / "raw"
+    params = SimulationParams.from_config(SIM)
+    write_raw(simulate(params), params, folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def preprocessed(raw, tmp_path_factory):
+    out = tmp_path_factory.mktemp("pre") / "preprocessed.h5mu"
+    preprocess_dataset("sim", with_defaults(SIM), {"raw": str(raw)}, out)
+    return dataset.load(out)
+
+
+def test_preprocessed_object_follows_the_contract(preprocessed):
+    rna, atac = preprocessed
+    assert list(rna.obs["cell_type"].cat.categories) == ["CT1", "CT2", "CT3"]
+    assert (rna.obs["cell_type"].value_counts() > 0).all()
+    assert rna.var_names.is_unique and rna.X.dtype == np.float32
+    counts = rna.layers["counts"].toarray()
+    assert np.allclose(counts, np.round(counts)) and counts.max() > 10
+    assert np.allclose(np.expm1(rna.X.toarray()).sum(axis=1), 1e4, rtol=1e-3)
+    assert rna.var["tss"].dtype == np.int64 and rna.var["chrom"].str.startswith("chr").all()
+    tfs = set(dataset.benchmark_tfs(rna))
+    genes = set(dataset.benchmark_genes(rna))
+    network = rna.uns["network"]
+    assert list(network.columns) == ["Gene1", "Gene2", "cell_type"]
+    assert set(network["Gene1"]) <= tfs and set(network["Gene2"]) <= genes
+    assert not (network["Gene1"] == network["Gene2"]).any()
+    assert not network.duplicated().any()
+    assert set(network["cell_type"]) <= {"CT1", "CT2", "CT3"}
+    summary = rna.uns["benchmark"]
+    edges = network[["Gene1", "Gene2"]].drop_duplicates()
+    assert summary["n_edges"] == len(edges) and summary["n_genes"] == len(genes)
+    assert summary["n_tfs_with_targets"] == edges["Gene1"].nunique()
+    assert 0 < summary["density"] < 1
+    assert list(atac.obs_names) == list(rna.obs_names)
+    assert {"chrom", "start", "end"} <= set(atac.var.columns)
+    assert (atac.var["end"] > atac.var["start"]).all()
+    assert atac.obsm["X_lsi"].shape[0] == atac.n_obs
+    assert set(atac.uns["motif_hits"]["peak"]) <= set(atac.var_names)
+    assert set(atac.uns["motif_hits"]["TF"]) <= set(rna.var_names[rna.var["is_tf"]])
+
+
+def test_variance_test_passes_structured_genes_and_rejects_noise():
+    rng = np.random.default_rng(0)
+    n_cells, n_structured, n_noise = 400, 40, 200
+    group = rng.integers(0, 3, n_cells)
+    time = rng.random(n_cells)
+    structured = np.column_stack(
+        [np.sin(3 * time + k) + 0.8 * (group == k % 3) for k in range(n_structured)]
+    ) + rng.normal(0, 0.5, (n_cells, n_structured))
+    noise = rng.normal(0, 1.0, (n_cells, n_noise)) * rng.uniform(0.5, 3, n_noise)
+    pvalues = variance_test_pvalues(np.hstack([structured, noise]))
+    threshold = BONFERRONI_ALPHA / (n_structured + n_noise)
+    assert (pvalues[:n_structured] < threshold).mean() > 0.9
+    assert (pvalues[n_structured:] < threshold).sum() <= 2
+    # Under the null the p-values are roughly uniform, not piled up at 0.
+    assert 0.3 < np.median(pvalues[n_structured:]) < 0.7
+
+
+def test_selection_keeps_significant_tfs_and_top_variable_targets():
+    rng = np.random.default_rng(1)
+    n_cells = 300
+    axis = rng.normal(size=n_cells)
+    scales = np.linspace(0.5, 3.0, 30)
+    x = np.column_stack([s * axis + rng.normal(0, 0.3, n_cells) for s in scales])
+    x = np.hstack([x, rng.normal(0, 0.01, (n_cells, 5))]).astype(np.float32)
+    names = [f"G{i}" for i in range(x.shape[1])]
+    rna = ad.AnnData(x, var=pd.DataFrame(index=names))
+    tfs = ["G0", "G1", "G31"]  # two weak but significant TFs, one non-significant
+    selection = select_genes(rna, tfs, n_top_genes=5)
+    chosen = set(selection.index[selection["selected"]])
+    assert chosen == {"G0", "G1", "G25", "G26", "G27", "G28", "G29"}
+    assert selection["is_tf"].sum() == 3
+
+
+def test_restrict_network_drops_self_loops_duplicates_and_outsiders():
+    network = pd.DataFrame({
+        "Gene1": ["A", "A", "A", "B", "X", "A", "C"],
+        "Gene2": ["B", "B", "A", "C", "B", "Y", "A"],
+    })
+    restricted = restrict_network(network, genes=["A", "B", "C"], tfs=["A", "B"])
+    assert sorted(zip(restricted["Gene1"], restricted["Gene2"])) == [("A", "B"), ("B", "C")]
+
+
+def expression(n_cells=200, genes=("A", "B", "C", "D")) -> ad.AnnData:
+    rng = np.random.default_rng(2)
+    rna = ad.AnnData(rng.random((n_cells, len(genes))).astype(np.float32), var=pd.DataFrame(index=list(genes)))
+    rna.obs["cell_type"] = pd.Categorical(["x"] * n_cells)
+    return rna
+
+
+def test_network_without_tf_in_data_names_its_file():
+    network = pd.DataFrame({"Gene1": ["A", "Q"], "Gene2": ["B", "C"]})
+    with pytest.raises(InputError, match=r"^net\.csv: no TF of the network"):
+        build_benchmark(expression(), network, tfs=["Q", "Z"], n_top_genes=2, source="net.csv")
+
+
+def test_network_with_unknown_gene_ids_names_its_file():
+    network = pd.DataFrame({"Gene1": ["ENSG01"], "Gene2": ["ENSG02"]})
+    with pytest.raises(InputError, match=r"^net\.csv: unknown gene ids"):
+        build_benchmark(expression(), network, tfs=["ENSG01"], n_top_genes=2, source="net.csv")
+
+
+def corrupt_copy(raw, tmp_path, name, transform):
+    copy = tmp_path / "raw"
+    shutil.copytree(raw, copy)
+    path = copy / name
+    if name.endswith(".gz"):
+        text = gzip.decompress(path.read_bytes()).decode()
+        path.write_bytes(gzip.compress(transform(text).encode()))
+    else:
+        path.write_text(transform(path.read_text()))
+    return copy
+
+
+def first_edge(text: str) -> str:
+    """`Gene1,Gene2` of the first edge of a ground-truth CSV."""
+    return text.splitlines()[1].rsplit(",", 2)[0]
+
+
+def drop_lines(k):
+    return lambda text: "".join(text.splitlines(keepends=True)[:-k])
+
+
+@pytest.mark.parametrize(
+    "name, transform, message",
+    [
+        ("rna/matrix.mtx.gz", lambda t: t[: len(t) // 2], "truncated"),
+        ("rna/matrix.mtx.gz", drop_lines(50), "truncated"),
+        ("atac/matrix.mtx.gz", lambda t: t.replace(" ", ","), "mis-delimited"),
+        ("rna/features.tsv.gz", lambda t: t.replace("\t", ";"), "tab-separated"),
+        ("ground_truth.csv", lambda t: t + "TF_X,NOT_A_GENE,CT1,1\n", "unknown gene ids"),
+        ("ground_truth.csv", lambda t: t + first_edge(t) + ",CT9,1\n", r"cell type\(s\) \['CT9'\]"),
+        ("genes.tsv", lambda t: "".join(t.splitlines(keepends=True)[:-3]), "unknown gene ids"),
+        ("motif_hits.tsv", lambda t: t + t.splitlines()[1].split("\t")[0] + "\tchr1:1-2\n", "unknown peaks"),
+    ],
+)
+def test_bad_raw_input_names_the_file_and_leaves_no_output(raw, tmp_path, name, transform, message):
+    bad = corrupt_copy(raw, tmp_path, name, transform)
+    out = tmp_path / "out" / "preprocessed.h5mu"
+    with pytest.raises(InputError, match=message) as error:
+        preprocess_dataset("sim", with_defaults(SIM), {"raw": str(bad)}, out)
+    assert str(error.value).startswith(str(bad / name))
+    assert not out.parent.exists() or not any(out.parent.iterdir())
+
+
+@pytest.fixture
+def user_h5ad(raw, tmp_path):
+    """The simulated RNA as a user's .h5ad with a network and a TF list beside it."""
+    import scanpy as sc
+
+    rna = sc.read_10x_mtx(raw / "rna", var_names="gene_symbols")
+    labels = pd.read_csv(raw / "cell_types.tsv", sep="\t", index_col=0)["cell_type"]
+    rna.obs["cell_type"] = labels.loc[rna.obs_names].to_numpy()
+    rna.write_h5ad(tmp_path / "user.h5ad")
+    pd.read_csv(raw / "motif_hits.tsv", sep="\t")[["TF"]].drop_duplicates().to_csv(tmp_path / "tfs.csv", index=False)
+    return {"data": str(tmp_path / "user.h5ad"), "network": str(raw / "ground_truth.csv"), "tfs": str(tmp_path / "tfs.csv")}
+
+
+def test_user_h5ad_source_is_preprocessed(user_h5ad, tmp_path):
+    cfg = with_defaults({"source": "h5ad", "path": "user.h5ad", "network": "n", "tfs": "t",
+                         "cell_types": ["CT1", "CT2", "CT3"], "n_top_genes": 40})
+    preprocess_dataset("user", cfg, user_h5ad, tmp_path / "user_pre.h5ad")
+    rna, atac = dataset.load(tmp_path / "user_pre.h5ad")
+    assert atac is None
+    assert rna.layers["counts"].max() > 10
+    assert rna.uns["benchmark"]["n_edges"] == len(dataset.training_network(rna)) > 0
+
+
+def test_empty_configured_cell_type_names_the_file(user_h5ad, tmp_path):
+    cfg = with_defaults({"source": "h5ad", "path": "user.h5ad", "network": "n", "tfs": "t",
+                         "cell_types": ["CT1", "CT2", "CT3", "CT4"]})
+    out = tmp_path / "out" / "user_pre.h5ad"
+    with pytest.raises(InputError, match=r"user\.h5ad: cell type\(s\) \['CT4'\] have no cells"):
+        preprocess_dataset("user", cfg, user_h5ad, out)
+    assert not out.exists()
+
+
+def test_cell_type_emptied_by_qc_is_reported(raw, tmp_path):
+    cfg = with_defaults({**SIM, "min_genes_per_cell": 10_000})
+    with pytest.raises(InputError, match="no cells left after the QC filters"):
+        preprocess_dataset("sim", cfg, {"raw": str(raw)}, tmp_path / "x.h5mu")

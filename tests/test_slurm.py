@@ -1,0 +1,246 @@
+"""The SLURM profile (profiles/slurm): what it asks for, and a real run on a single-node SLURM.
+
+The integration test installs and starts SLURM on this machine with tests/slurm/setup_slurm.sh
+(needs root and apt; skipped with the reason otherwise), runs the whole default target of
+tests/data/tiny.yaml through the profile with the documented command, and checks in `sacct`
+that every job Snakemake submitted ran as a SLURM job of this run and COMPLETED.
+
+The test node has no GPU, and SLURM refuses a GPU request there. So the run sets `gpu` to 0
+for pretrain and embed (re-stating the profile's other per-rule resources: `--set-resources`
+on the command line replaces the profile's whole `set-resources`), and caps threads at the
+node's CPUs with `--max-threads`. That the profile itself asks for a GPU is checked apart:
+in the parsed profile, and by submitting pretrain with the profile unchanged, whose sbatch
+call carries `--gpus=1` and which the GPU-less node refuses.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+import yte
+
+from conftest import ROOT, SNAKEMAKE, run_snakemake
+
+PROFILE_DIR = ROOT / "profiles" / "slurm"
+SETUP_SCRIPT = ROOT / "tests" / "slurm" / "setup_slurm.sh"
+TINY = ROOT / "tests" / "data" / "tiny.yaml"
+GPU_RULES = ("pretrain", "embed")
+SITE_VARIABLES = ("GRNLINK_SLURM_PARTITION", "GRNLINK_SLURM_GPU_PARTITION", "GRNLINK_SLURM_ACCOUNT")
+
+
+def load_profile() -> dict:
+    """The profile as Snakemake reads it: a YTE template evaluated in this environment."""
+    with open(PROFILE_DIR / "profile.yaml") as stream:
+        return yte.process_yaml(stream, require_use_yte=True)
+
+
+def environment_without_site_settings() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in SITE_VARIABLES}
+
+
+@pytest.fixture
+def no_site_settings(monkeypatch):
+    for name in SITE_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_profile_uses_the_slurm_executor_with_default_resources(no_site_settings):
+    profile = load_profile()
+    assert profile["executor"] == "slurm"
+    defaults = profile["default-resources"]
+    assert defaults["mem_mb"] >= 1000
+    assert defaults["runtime"] >= 10
+    # Evaluated per job by Snakemake: --cpus-per-task follows the job's threads.
+    assert defaults["cpus_per_task"] == "threads"
+    # Partition and account are the user's, never the project's.
+    assert not {"slurm_partition", "slurm_account"} & set(defaults)
+
+
+def test_profile_asks_a_gpu_for_pretrain_and_embed_and_never_gres(no_site_settings):
+    profile = load_profile()
+    for rule in GPU_RULES:
+        assert profile["set-resources"][rule]["gpu"] == 1
+    for resources in [profile["default-resources"], *profile["set-resources"].values()]:
+        assert "gres" not in resources
+        assert "--gres" not in str(resources.get("slurm_extra", ""))
+
+
+def test_grnboost2_gets_more_threads_and_memory_than_the_default(no_site_settings):
+    profile = load_profile()
+    assert profile["set-threads"]["grn_celltype"] > 1
+    assert profile["set-resources"]["grn_celltype"]["mem_mb"] > profile["default-resources"]["mem_mb"]
+
+
+def test_partition_and_account_come_from_the_users_environment(monkeypatch):
+    monkeypatch.setenv("GRNLINK_SLURM_PARTITION", "cpu_queue")
+    monkeypatch.setenv("GRNLINK_SLURM_GPU_PARTITION", "gpu_queue")
+    monkeypatch.setenv("GRNLINK_SLURM_ACCOUNT", "lab42")
+    profile = load_profile()
+    assert profile["default-resources"]["slurm_partition"] == "cpu_queue"
+    assert profile["default-resources"]["slurm_account"] == "lab42"
+    for rule in GPU_RULES:
+        assert profile["set-resources"][rule]["slurm_partition"] == "gpu_queue"
+    assert "slurm_partition" not in profile["set-resources"]["grn_celltype"]
+
+
+def test_every_rule_the_profile_names_exists(tmp_path, no_site_settings):
+    listed = run_snakemake(tmp_path, TINY, "--list-rules", timeout=120)
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    rules = set(listed.stdout.split())
+    profile = load_profile()
+    named = set(profile["set-threads"]) | set(profile["set-resources"])
+    assert named <= rules, f"the profile names rules the workflow lacks: {sorted(named - rules)}"
+
+
+def test_documented_command_keeps_the_profiles_threads(tmp_path, no_site_settings):
+    """`--workflow-profile none` keeps profiles/default's `cores: 2` from capping cluster jobs."""
+    dry = subprocess.run(
+        [str(SNAKEMAKE), "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
+         "--configfile", str(TINY), "--workflow-profile", "none", "--profile", str(PROFILE_DIR),
+         "--dry-run", "--forceall"],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    wanted = load_profile()["set-threads"]["grn_celltype"]
+    block = re.search(r"^rule grn_celltype:\n((?:    .*\n)+)", dry.stdout, re.M)
+    assert block, dry.stdout[-3000:]
+    assert f"threads: {wanted}" in block.group(1)
+
+
+# ---- the real SLURM --------------------------------------------------------------------
+def slurm_answers() -> bool:
+    if shutil.which("sinfo") is None:
+        return False
+    probe = subprocess.run(["sinfo", "--noheader", "-o", "%T"], capture_output=True, text=True)
+    return probe.returncode == 0 and any(s in probe.stdout for s in ("idle", "mixed", "alloc"))
+
+
+@pytest.fixture(scope="module")
+def slurm_node() -> dict[str, int]:
+    """Install (where needed) and start the single-node SLURM; return the node's cpus and memory."""
+    if not slurm_answers():
+        if os.geteuid() != 0:
+            pytest.skip("SLURM is not running here and installing it needs root")
+        if shutil.which("apt-get") is None and shutil.which("slurmctld") is None:
+            pytest.skip("SLURM is not installed and apt-get is not available to install it")
+    setup = subprocess.run(["bash", str(SETUP_SCRIPT)], capture_output=True, text=True, timeout=900)
+    if setup.returncode != 0:
+        pytest.fail(f"{SETUP_SCRIPT.name} could not start SLURM:\n{setup.stderr}\n{setup.stdout}")
+    cpus, memory = subprocess.run(
+        ["sinfo", "--noheader", "-o", "%c %m"], capture_output=True, text=True, check=True
+    ).stdout.split()[:2]
+    return {"cpus": int(cpus), "mem_mb": int(memory.rstrip("+"))}
+
+
+def gpu_free_overrides(profile: dict) -> list[str]:
+    """The profile's per-rule resources as --set-resources arguments, with no GPU asked."""
+    return [
+        f"{rule}:{name}={0 if name == 'gpu' else value}"
+        for rule, resources in profile["set-resources"].items()
+        for name, value in resources.items()
+    ]
+
+
+def slurm_command(workdir: Path, node: dict[str, int], *extra: str) -> list[str]:
+    """The documented cluster command, with what this one small node needs."""
+    return [
+        str(SNAKEMAKE), "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
+        "--configfile", str(TINY), "--workflow-profile", "none", "--profile", str(PROFILE_DIR),
+        "--max-threads", str(node["cpus"]),
+        "--slurm-init-seconds-before-status-checks", "2",
+        *extra,
+    ]
+
+
+@pytest.fixture(scope="module")
+def slurm_run(slurm_node, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("slurm_run")
+    environment = environment_without_site_settings()
+    saved = {name: os.environ.pop(name) for name in SITE_VARIABLES if name in os.environ}
+    try:
+        profile = load_profile()
+    finally:
+        os.environ.update(saved)
+    largest_request = max(
+        [profile["default-resources"]["mem_mb"]]
+        + [r.get("mem_mb", 0) for r in profile["set-resources"].values()]
+    )
+    if largest_request > slurm_node["mem_mb"]:
+        pytest.skip(f"the node has {slurm_node['mem_mb']} MB; the profile asks up to {largest_request} MB")
+    started = datetime.now() - timedelta(minutes=5)
+    command = slurm_command(workdir, slurm_node, "--set-resources", *gpu_free_overrides(profile))
+    run = subprocess.run(command, capture_output=True, text=True, timeout=1200, cwd=workdir, env=environment)
+    (workdir / "snakemake_slurm.out").write_text(run.stdout + run.stderr)
+    return {"workdir": workdir, "run": run, "output": run.stdout + run.stderr, "started": started,
+            "node": slurm_node, "environment": environment}
+
+
+def sacct_jobs(run_id: str, since: datetime) -> dict[str, tuple[str, str]]:
+    """SLURM job id -> (state, comment) of the jobs SLURM accounted under this run's name."""
+    listing = subprocess.run(
+        ["sacct", "-X", "--parsable2", "--noheader", "--name", run_id,
+         "--starttime", since.strftime("%Y-%m-%dT%H:%M:%S"), "-o", "JobIDRaw,State,Comment"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    jobs = {}
+    for line in listing.splitlines():
+        job_id, state, comment = line.split("|", 2)
+        jobs[job_id] = (state, comment)
+    return jobs
+
+
+def rule_of(comment: str) -> str:
+    """The rule name in the plugin's job comment `rule_<name>[_wildcards_<values>]`."""
+    return comment.removeprefix("rule_").split("_wildcards_")[0]
+
+
+@pytest.mark.slow
+@pytest.mark.slurm
+def test_every_job_ran_as_a_completed_slurm_job(slurm_run):
+    output = slurm_run["output"]
+    assert slurm_run["run"].returncode == 0, output[-6000:]
+    run_id = re.search(r"SLURM run ID: (\S+)", output).group(1)
+    submitted = dict(re.findall(r"Job (\d+) has been submitted with SLURM jobid (\d+)", output))
+    cluster_jobs = re.findall(r"^(?:rule|checkpoint) (\w+):$", output, re.M)
+    assert cluster_jobs, "no job was run"
+    assert len(submitted) == len(cluster_jobs), "a job ran without being submitted to SLURM"
+
+    accounted = sacct_jobs(run_id, slurm_run["started"])
+    assert set(accounted) == set(submitted.values())
+    unfinished = {job: state for job, (state, _) in accounted.items() if state != "COMPLETED"}
+    assert not unfinished
+    assert sorted(rule_of(comment) for _, comment in accounted.values()) == sorted(cluster_jobs)
+
+
+@pytest.mark.slow
+@pytest.mark.slurm
+def test_the_slurm_run_built_the_whole_default_target(slurm_run):
+    assert slurm_run["run"].returncode == 0, slurm_run["output"][-6000:]
+    check = run_snakemake(slurm_run["workdir"], TINY, "--dry-run", timeout=120)
+    assert check.returncode == 0, check.stderr[-3000:]
+    assert "Nothing to be done" in check.stdout + check.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.slurm
+def test_the_profile_submits_pretrain_with_a_gpu_request(slurm_run):
+    """With the profile unchanged, pretrain's sbatch call asks --gpus=1; this node has none."""
+    assert slurm_run["run"].returncode == 0, slurm_run["output"][-6000:]
+    submit = subprocess.run(
+        slurm_command(slurm_run["workdir"], slurm_run["node"], "--forcerun", "pretrain", "--until", "pretrain"),
+        capture_output=True, text=True, timeout=300, cwd=slurm_run["workdir"],
+        env=slurm_run["environment"],
+    )
+    output = submit.stdout + submit.stderr
+    assert submit.returncode != 0, output[-3000:]
+    call = re.search(r"^\s*sbatch .*--comment rule_pretrain.*$", output, re.M)
+    assert call, output[-3000:]
+    assert "--gpus=1" in call.group(0)
+    assert "--gres" not in call.group(0)
+    assert "Invalid generic resource" in output

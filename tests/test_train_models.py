@@ -1,0 +1,68 @@
+"""scRegNet (encoders and ablations) and GENELink produce one logit per pair and use what
+they should: the graph, the embedding, or both."""
+
+import pytest
+import torch
+
+from grnlink.train.models import GENELink, ScRegNet
+
+N_GENES, N_FEATURES, EMB_DIM = 12, 9, 5
+
+
+@pytest.fixture
+def inputs():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(N_GENES, N_FEATURES, generator=g)
+    embedding = torch.randn(N_GENES, EMB_DIM, generator=g)
+    ring = torch.tensor([[i for i in range(N_GENES)] + [(i + 1) % N_GENES for i in range(N_GENES)],
+                         [(i + 1) % N_GENES for i in range(N_GENES)] + [i for i in range(N_GENES)]])
+    tf, target = torch.tensor([0, 1, 2, 3]), torch.tensor([5, 6, 7, 8])
+    return x, embedding, ring, tf, target
+
+
+@pytest.mark.parametrize("encoder", ["gcn", "sage", "gat"])
+def test_scregnet_gives_one_logit_per_pair_and_uses_the_graph(inputs, encoder):
+    x, embedding, ring, tf, target = inputs
+    torch.manual_seed(0)
+    model = ScRegNet(N_FEATURES, EMB_DIM, encoder=encoder, hidden=8, mlp_hidden=6, heads=2).eval()
+    out = model(x, ring, embedding, tf, target)
+    assert out.shape == (4,)
+    no_edges = torch.empty((2, 0), dtype=torch.long)
+    assert not torch.allclose(out, model(x, no_edges, embedding, tf, target))
+
+
+def test_scregnet_without_gnn_ignores_graph_and_features(inputs):
+    x, embedding, ring, tf, target = inputs
+    model = ScRegNet(N_FEATURES, EMB_DIM, encoder="none", mlp_hidden=6).eval()
+    assert torch.equal(model(x, ring, embedding, tf, target),
+                       model(torch.zeros_like(x), torch.empty((2, 0), dtype=torch.long), embedding, tf, target))
+
+
+def test_scregnet_without_embedding_and_with_it(inputs):
+    x, embedding, ring, tf, target = inputs
+    no_embedding = ScRegNet(N_FEATURES, 0, hidden=8, mlp_hidden=6).eval()
+    assert no_embedding(x, ring, None, tf, target).shape == (4,)
+    with_embedding = ScRegNet(N_FEATURES, EMB_DIM, hidden=8, mlp_hidden=6).eval()
+    assert not torch.allclose(with_embedding(x, ring, embedding, tf, target),
+                              with_embedding(x, ring, torch.zeros_like(embedding), tf, target))
+
+
+def test_scregnet_needs_gnn_or_embedding():
+    with pytest.raises(ValueError, match="GNN, the embedding or both"):
+        ScRegNet(N_FEATURES, 0, encoder="none")
+
+
+def test_dropout_is_off_in_evaluation(inputs):
+    x, embedding, ring, tf, target = inputs
+    model = ScRegNet(N_FEATURES, EMB_DIM, hidden=8, mlp_hidden=6, dropout=0.5).eval()
+    assert torch.equal(model(x, ring, embedding, tf, target), model(x, ring, embedding, tf, target))
+
+
+def test_genelink_scores_pairs_by_direction(inputs):
+    x, _, ring, tf, target = inputs
+    torch.manual_seed(0)
+    model = GENELink(N_FEATURES).eval()
+    forward, backward = model(x, ring, None, tf, target), model(x, ring, None, target, tf)
+    assert forward.shape == (4,)
+    assert not torch.allclose(forward, backward)  # separate TF and target heads: direction matters
+    assert sum(p.numel() for p in model.gat1.parameters()) > N_FEATURES * 128 * 3

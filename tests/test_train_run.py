@@ -1,0 +1,151 @@
+"""One variant on one split, end to end in the library: learning, model choice on the
+validation part only, determinism, label-noise replicates, baselines and new-edge ranking."""
+
+import json
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pytest
+
+from grnlink.train import data as tdata
+from grnlink.train.fit import FitOptions
+from grnlink.train.run import (RunInputs, Settings, Variant, gather_metrics, rank_new_edges, run_to_files,
+                               run_variant)
+
+N_TFS, N_GENES, N_CELLS = 6, 48, 60
+FAST = Settings(hidden=16, mlp_hidden=16, fit=FitOptions(epochs=30, patience=8, batch_size=128, lr=1e-2),
+                genelink_fit=FitOptions(epochs=20, patience=5, batch_size=128, lr=3e-3, lr_decay=0.99))
+
+
+def synthetic_network(seed: int = 0):
+    """Genes 0..5 are TFs; 'hub' targets (genes 6..21) follow most TFs, the rest rarely.
+    Targets' expression is driven by their TFs, so both the graph and the expression carry signal."""
+    rng = np.random.default_rng(seed)
+    genes = [f"G{i}" for i in range(N_GENES)]
+    truth = np.zeros((N_TFS, N_GENES), dtype=int)
+    truth[:, 6:22] = rng.random((N_TFS, 16)) < 0.8
+    truth[:, 22:] = rng.random((N_TFS, N_GENES - 22)) < 0.05
+    truth[np.arange(N_TFS), np.arange(N_TFS)] = 0
+    tf_expr = rng.normal(size=(N_TFS, N_CELLS))
+    expr = rng.normal(size=(N_GENES, N_CELLS)) * 0.5
+    expr[:N_TFS] = tf_expr
+    expr[N_TFS:] += truth[:, N_TFS:].T @ tf_expr
+    return genes, truth, expr
+
+
+def synthetic_split(genes, truth, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for tf in range(N_TFS):
+        for label in (1, 0):
+            targets = rng.permutation([t for t in range(N_GENES) if t != tf and truth[tf, t] == label])
+            cut1, cut2 = int(0.67 * len(targets)), int(0.77 * len(targets))
+            for i, t in enumerate(targets):
+                part = "train" if i < cut1 else "validation" if i < cut2 else "test"
+                rows.append((genes[tf], genes[t], label, part, tf, t))
+    return pd.DataFrame(rows, columns=["TF", "Target", "label", "part", "tf", "target"])
+
+
+@pytest.fixture(scope="module")
+def inputs() -> RunInputs:
+    genes, truth, expr = synthetic_network()
+    rng = np.random.default_rng(1)
+    embedding = tdata.zscore_rows(np.hstack([expr[:, :8], rng.normal(size=(N_GENES, 4))]).T).T.copy()
+    tf_idx, target_idx = np.meshgrid(np.arange(N_TFS), np.arange(N_GENES), indexing="ij")
+    corr = np.corrcoef(expr)
+    baseline = pd.DataFrame({"TF": np.array(genes)[tf_idx.ravel()], "Target": np.array(genes)[target_idx.ravel()],
+                             "pearson": np.abs(corr[tf_idx.ravel(), target_idx.ravel()]), "grnboost2": 0.0})
+    return RunInputs(
+        genes=tdata.GeneData(genes=genes, tfs=genes[:N_TFS], features=tdata.zscore_rows(expr), embedding=embedding),
+        split=synthetic_split(genes, truth, seed=0),
+        baseline_scores=baseline,
+        prior_tables=[pd.DataFrame({"TF": [genes[0]], "target": [genes[30]], "importance": [1.0]})],
+    )
+
+
+def test_scregnet_learns_and_is_deterministic(inputs):
+    variant = Variant(name="full")
+    first = run_variant(inputs, variant, FAST, seed=3, noise_levels=[], replicates=0, top_new_edges=10)
+    again = run_variant(inputs, variant, FAST, seed=3, noise_levels=[], replicates=0, top_new_edges=10)
+    row = first.metrics.iloc[0]
+    assert row["test_auroc"] > 0.8 and row["val_auroc"] > 0.8
+    assert 1 <= row["epochs"] <= FAST.fit.epochs
+    cols = ["val_auroc", "test_auroc", "test_auprc", "epochs"]
+    assert first.metrics[cols].equals(again.metrics[cols])
+    assert first.test_scores.equals(again.test_scores)
+
+
+def test_test_labels_never_steer_training(inputs):
+    """Flipping every test label changes the test metrics only: epochs, the chosen model and
+    the validation AUROC are the same (early stopping and model choice see validation only)."""
+    split = inputs.split.copy()
+    is_test = split["part"] == "test"
+    split.loc[is_test, "label"] = 1 - split.loc[is_test, "label"]
+    flipped = RunInputs(genes=inputs.genes, split=split, baseline_scores=inputs.baseline_scores)
+    variant = Variant(name="no_emb", embedding=False)
+    clean = run_variant(inputs, variant, FAST, 0, [], 0, 5).metrics.iloc[0]
+    dirty = run_variant(flipped, variant, FAST, 0, [], 0, 5).metrics.iloc[0]
+    assert clean["epochs"] == dirty["epochs"] and clean["val_auroc"] == dirty["val_auroc"]
+    assert dirty["test_auroc"] == pytest.approx(1 - clean["test_auroc"])
+
+
+def test_noise_replicates_and_genelink(inputs):
+    variant = Variant(name="genelink", model="genelink", noise=True)
+    result = run_variant(inputs, variant, FAST, seed=0, noise_levels=[2.0, 4.0], replicates=2, top_new_edges=0)
+    metrics = result.metrics
+    assert len(metrics) == 1 + 2 * 2
+    assert metrics[["noise", "replicate"]].values.tolist() == [[0, 0], [2, 0], [2, 1], [4, 0], [4, 1]]
+    assert metrics["test_auroc"].notna().all()
+    # different corrupted priors give different models
+    assert metrics.loc[metrics["noise"] == 4, "test_auroc"].nunique() == 2
+
+
+def test_pearson_baseline_scores_from_the_grn_stage(inputs):
+    result = run_variant(inputs, Variant(name="pcc", model="pearson", noise=True), FAST, 0, [1.0], 3, 0)
+    assert len(result.metrics) == 1 and result.metrics.iloc[0]["epochs"] == 0
+    scores = inputs.baseline_scores.set_index(["TF", "Target"])["pearson"]
+    expected = scores.loc[list(zip(result.test_scores["TF"], result.test_scores["Target"]))].to_numpy()
+    assert np.allclose(result.test_scores["score"].to_numpy(), expected)
+
+
+@pytest.mark.parametrize("perturbation", ["coexpression", "prior"])
+def test_edge_perturbation_adds_edges(inputs, perturbation):
+    variant = Variant(name="p", embedding=False, perturbation=perturbation, perturbation_ratio=0.5)
+    row = run_variant(inputs, variant, FAST, 0, [], 0, 1).metrics.iloc[0]
+    expected = 1 if perturbation == "prior" else None  # the prior table holds one benchmark edge
+    assert row["added_edges"] == (expected or round(0.5 * (row["graph_edges"] - row["added_edges"])))
+
+
+def test_new_edges_rank_all_candidates_outside_training(inputs):
+    genes = inputs.genes
+    scorer = lambda tf, target: (tf * 100 + target).astype(float)  # noqa: E731 - a known ranking
+    ranked = rank_new_edges(scorer, genes, inputs.split, top=0)
+    train = inputs.split[inputs.split["part"] == "train"]
+    assert not set(zip(ranked["TF"], ranked["Target"])) & set(zip(train["TF"], train["Target"]))
+    assert (ranked["TF"] != ranked["Target"]).all()
+    assert len(ranked) == N_TFS * (N_GENES - 1) - len(train)
+    assert ranked["score"].is_monotonic_decreasing and ranked["rank"].tolist() == list(range(1, len(ranked) + 1))
+
+
+def test_run_to_files_reads_contract_files_and_writes_outputs(tmp_path, inputs):
+    genes = inputs.genes.genes
+    rna = ad.AnnData(X=inputs.genes.features.T.copy(),
+                     var=pd.DataFrame({"is_tf": [g in inputs.genes.tfs for g in genes], "selected": True}, index=genes))
+    rna.obs["cell_type"] = pd.Categorical(["c"] * N_CELLS)
+    rna.obs_names = [f"cell{i}" for i in range(N_CELLS)]
+    rna.uns["network"] = pd.DataFrame({"Gene1": ["G0"], "Gene2": ["G7"], "cell_type": ["c"]})
+    rna.write_h5ad(tmp_path / "pre.h5ad")
+    inputs.split.drop(columns=["tf", "target"]).to_csv(tmp_path / "split.tsv", sep="\t", index=False)
+    ad.AnnData(X=inputs.genes.embedding, obs=pd.DataFrame(index=genes)).write_h5ad(tmp_path / "emb.h5ad")
+    outputs = {k: str(tmp_path / f"{k}.tsv") for k in ("metrics", "test_scores", "new_edges")}
+    outputs["info"] = str(tmp_path / "run.json")
+    config = {"epochs": 5, "patience": 2, "hidden": 8, "mlp_hidden": 8, "noise_levels": [3],
+              "noise_replicates": 1, "top_new_edges": 7}
+    run_to_files("syn", str(tmp_path / "pre.h5ad"), str(tmp_path / "split.tsv"), {"name": "full", "noise": True},
+                 config, 4, outputs, embedding=str(tmp_path / "emb.h5ad"))
+    table = gather_metrics([outputs["metrics"], outputs["metrics"]])
+    assert len(table) == 4 and set(table["dataset"]) == {"syn"} and set(table["noise"]) == {0, 3}
+    assert len(pd.read_csv(outputs["new_edges"], sep="\t")) == 7
+    info = json.loads((tmp_path / "run.json").read_text())
+    assert info["seed"] == 4 and "torch" in info["versions"]

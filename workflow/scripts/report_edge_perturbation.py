@@ -1,0 +1,12 @@
+from grnlink.logs import log_to
+from grnlink.report.figures import perturbation_figure, save_figure
+from grnlink.report.tables import read_metrics
+
+log_to(snakemake.log[0])
+figure = perturbation_figure(
+    read_metrics(snakemake.input.metrics),
+    snakemake.params.reference,
+    snakemake.params.variants,
+    snakemake.params.labels,
+)
+save_figure(figure, snakemake.output.png, snakemake.output.svg, dpi=snakemake.params.dpi)

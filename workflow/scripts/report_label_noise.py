@@ -1,0 +1,7 @@
+from grnlink.logs import log_to
+from grnlink.report.figures import label_noise_figure, save_figure
+from grnlink.report.tables import read_metrics
+
+log_to(snakemake.log[0])
+figure = label_noise_figure(read_metrics(snakemake.input.metrics), snakemake.params.variants, snakemake.params.labels)
+save_figure(figure, snakemake.output.png, snakemake.output.svg, dpi=snakemake.params.dpi)

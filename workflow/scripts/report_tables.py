@@ -1,0 +1,13 @@
+from grnlink.logs import log_to
+from grnlink.report.tables import read_metrics, write_paper_tables
+
+log_to(snakemake.log[0])
+write_paper_tables(
+    read_metrics(snakemake.input.metrics),
+    snakemake.params.datasets,
+    snakemake.params.labels,
+    tsv=snakemake.output.tsv,
+    markdown=snakemake.output.md,
+    html=snakemake.output.html,
+    decimals=snakemake.params.decimals,
+)
