@@ -27,7 +27,8 @@ def load(path: str | os.PathLike[str]) -> tuple[ad.AnnData, ad.AnnData | None]:
     if path.suffix == ".h5mu":
         import mudata
 
-        mdata = mudata.read_h5mu(path)
+        with mudata.set_options(pull_on_update=False):
+            mdata = mudata.read_h5mu(path)
         missing = {"rna", "atac"} - set(mdata.mod)
         if missing:
             raise InputError(path, f"MuData lacks modality(ies) {sorted(missing)}")
@@ -38,6 +39,26 @@ def load(path: str | os.PathLike[str]) -> tuple[ad.AnnData, ad.AnnData | None]:
         raise InputError(path, "expected a .h5mu or .h5ad file")
     _check_rna(rna, path)
     return rna, atac
+
+
+def load_rna(path: str | os.PathLike[str]) -> ad.AnnData:
+    """Only the RNA object of a preprocessed file (reads no ATAC data); contract checked."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, "file not found")
+    if path.suffix == ".h5mu":
+        import mudata
+
+        try:
+            rna = mudata.read_h5ad(path, "rna")
+        except KeyError as err:
+            raise InputError(path, "MuData lacks the 'rna' modality") from err
+    elif path.suffix == ".h5ad":
+        rna = ad.read_h5ad(path)
+    else:
+        raise InputError(path, "expected a .h5mu or .h5ad file")
+    _check_rna(rna, path)
+    return rna
 
 
 def _check_rna(rna: ad.AnnData, path: Path) -> None:
@@ -63,7 +84,9 @@ def save(rna: ad.AnnData, atac: ad.AnnData | None, path: str | os.PathLike[str])
 
             if path.suffix != ".h5mu":
                 raise ValueError(f"{path}: paired RNA + ATAC is written as .h5mu")
-            mudata.MuData({"rna": rna, "atac": atac}).write_h5mu(tmp, compression="gzip")
+            # Modalities keep their own obs/var; nothing is pulled into the global tables.
+            with mudata.set_options(pull_on_update=False):
+                mudata.MuData({"rna": rna, "atac": atac}).write_h5mu(tmp, compression="gzip")
 
 
 def benchmark_genes(rna: ad.AnnData) -> list[str]:

@@ -341,7 +341,8 @@ def parse_mhsc(cfg: dict, files: dict[str, Path]) -> ad.AnnData:
         symbols = read_id_table(files["gene_table"], *gene_table_columns(cfg))
         genes = genes_by_cells.index.map(strip_version).map(symbols)
         log.info("%s: %d of %d gene ids have a symbol", path, genes.notna().sum(), len(genes))
-        genes_by_cells = genes_by_cells.set_axis(genes.fillna(pd.Series(genes_by_cells.index)), axis=0)
+        named = np.where(pd.isna(genes), genes_by_cells.index, genes)
+        genes_by_cells = genes_by_cells.set_axis(pd.Index(named, dtype=str), axis=0)
     values = _sum_per_symbol(genes_by_cells, upper=True).T
     wanted = cfg.get("lineage_cell_types") or []
     if not wanted:

@@ -40,6 +40,7 @@ from grnlink.readers import (
     check_known, parse_peaks, read_10x, read_cell_types, read_gene_annotation, read_network, read_tf_list,
 )
 from grnlink.reproducibility import package_versions
+from grnlink.simulate import cell_type_names
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,9 @@ def preprocess_dataset(name: str, cfg: dict, inputs: dict[str, str], output: str
         rna, atac = preprocess_user_file(inputs, cfg)
     else:
         raise ValueError(f"unknown dataset source {source!r}")
-    rna.uns["grnlink"] = {"seed": cfg.get("seed", -1), "versions": package_versions(), "source": source}
+    rna.uns["grnlink"] = {"versions": package_versions(), "source": source}
+    if "seed" in cfg:
+        rna.uns["grnlink"]["seed"] = cfg["seed"]
     dataset.save(rna, atac, output)
     summary = dict(rna.uns["benchmark"])
     log.info("%s: %s", name, summary)
@@ -83,7 +86,8 @@ def preprocess_simulated(raw_dir: str | os.PathLike[str], cfg: dict) -> tuple[ad
     atac = read_10x(raw_dir / "atac")
     if list(rna.obs_names) != list(atac.obs_names):
         raise InputError(raw_dir / "atac" / "barcodes.tsv.gz", "barcodes differ from the RNA barcodes")
-    annotate_cell_types(rna, read_cell_types(raw_dir / "cell_types.tsv"), raw_dir / "cell_types.tsv")
+    expected = cell_type_names(cfg["n_cell_types"])
+    annotate_cell_types(rna, read_cell_types(raw_dir / "cell_types.tsv"), raw_dir / "cell_types.tsv", expected)
     annotate_genes(rna, read_gene_annotation(raw_dir / "genes.tsv"), raw_dir / "genes.tsv")
     motif_hits = read_motif_hits(raw_dir / "motif_hits.tsv", rna.var_names, atac.var_names)
     network = read_network(raw_dir / "ground_truth.csv")
@@ -123,8 +127,6 @@ def preprocess_user_file(inputs: dict[str, str], cfg: dict) -> tuple[ad.AnnData,
         if common.empty:
             raise InputError(path, "the rna and atac modalities share no cell")
         rna, atac = rna[common].copy(), atac[common].copy()
-        atac.var = atac.var.drop(columns=["chrom", "start", "end"], errors="ignore").join(parse_peaks(atac.var_names, path))
-        atac.layers["counts"] = sp.csr_matrix(atac.X, dtype=np.float32)
         motif_hits = (
             read_motif_hits(inputs["motif_hits"], rna.var_names, atac.var_names)
             if "motif_hits" in inputs else pd.DataFrame({"TF": [], "peak": []}, dtype=str)
@@ -289,6 +291,12 @@ def build_benchmark(
     Gene2[, cell_type]` (without `cell_type` an edge holds in every cell type); `source`
     names the network's file in errors.
     """
+    if "cell_type" not in rna.obs:
+        raise InputError(source, "the expression data has no obs['cell_type']")
+    rna.obs["cell_type"] = rna.obs["cell_type"].astype("category")
+    empty = [c for c in rna.obs["cell_type"].cat.categories if not (rna.obs["cell_type"] == c).any()]
+    if empty:
+        raise InputError(source, f"cell type(s) {empty} have no cells")
     _check_network_overlap(network, rna.var_names, tfs, source)
     selection = select_genes(rna, tfs, n_top_genes)
     for column in selection:

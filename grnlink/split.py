@@ -48,6 +48,8 @@ def hard_negative_split(
     genes: Sequence[str], network: pd.DataFrame, seed: int, fractions: Sequence[float] = DEFAULT_FRACTIONS
 ) -> pd.DataFrame:
     """One row per (TF, candidate gene): columns TF, Target, label, part."""
+    if len(fractions) != 3 or abs(sum(fractions) - 1.0) > 1e-6 or min(fractions) < 0:
+        raise ValueError(f"split fractions (train, validation, test) must be >= 0 and sum to 1, got {list(fractions)}")
     rng = np.random.default_rng(seed)
     gene_array = np.asarray(list(genes))
     gene_set = set(gene_array)
@@ -157,7 +159,7 @@ def write_checked_split(
     from grnlink import dataset
     from grnlink.io import write_table
 
-    rna, _ = dataset.load(preprocessed)
+    rna = dataset.load_rna(preprocessed)
     genes = dataset.benchmark_genes(rna)
     network = dataset.training_network(rna)
     if reference is not None:

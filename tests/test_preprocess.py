@@ -214,3 +214,24 @@ def test_cell_type_emptied_by_qc_is_reported(raw, tmp_path):
     cfg = with_defaults({**SIM, "min_genes_per_cell": 10_000})
     with pytest.raises(InputError, match="no cells left after the QC filters"):
         preprocess_dataset("sim", cfg, {"raw": str(raw)}, tmp_path / "x.h5mu")
+
+
+def test_user_h5mu_source_keeps_both_modalities(raw, tmp_path):
+    import mudata
+    import scanpy as sc
+
+    rna = sc.read_10x_mtx(raw / "rna", var_names="gene_symbols")
+    atac = sc.read_10x_mtx(raw / "atac", var_names="gene_symbols", gex_only=False)
+    labels = pd.read_csv(raw / "cell_types.tsv", sep="\t", index_col=0)["cell_type"]
+    rna.obs["label"] = labels.loc[rna.obs_names].to_numpy()
+    mudata.MuData({"rna": rna, "atac": atac}).write_h5mu(tmp_path / "user.h5mu")
+    pd.read_csv(raw / "motif_hits.tsv", sep="\t")[["TF"]].drop_duplicates().to_csv(tmp_path / "tfs.csv", index=False)
+    inputs = {"data": str(tmp_path / "user.h5mu"), "network": str(raw / "ground_truth.csv"),
+              "tfs": str(tmp_path / "tfs.csv"), "motif_hits": str(raw / "motif_hits.tsv"), "genes": str(raw / "genes.tsv")}
+    cfg = with_defaults({"source": "h5mu", "path": "user.h5mu", "network": "n", "tfs": "t", "cell_type_key": "label",
+                         "cell_types": ["CT1", "CT2", "CT3"], "n_top_genes": 40})
+    preprocess_dataset("user", cfg, inputs, tmp_path / "pre.h5mu")
+    rna, atac = dataset.load(tmp_path / "pre.h5mu")
+    assert "X_lsi" in atac.obsm and len(atac.uns["motif_hits"]) > 0
+    assert (rna.var["tss"] > 0).all()
+    assert rna.uns["benchmark"]["n_tfs_with_targets"] > 0

@@ -5,12 +5,13 @@ The integration test installs and starts SLURM on this machine with tests/slurm/
 tests/data/tiny.yaml through the profile with the documented command, and checks in `sacct`
 that every job Snakemake submitted ran as a SLURM job of this run and COMPLETED.
 
-The test node has no GPU, and SLURM refuses a GPU request there. So the run sets `gpu` to 0
-for pretrain and embed (re-stating the profile's other per-rule resources: `--set-resources`
-on the command line replaces the profile's whole `set-resources`), and caps threads at the
-node's CPUs with `--max-threads`. That the profile itself asks for a GPU is checked apart:
-in the parsed profile, and by submitting pretrain with the profile unchanged, whose sbatch
-call carries `--gpus=1` and which the GPU-less node refuses.
+The test node has no GPU, and SLURM refuses a GPU request there. So the run sets the
+profile's documented switch GRNLINK_SLURM_GPUS=0 (pretrain and embed run on CPU; every other
+resource of the profile stays as it is), and caps threads at this machine's cores with
+`--max-threads` (speed only). Checked apart, after the run: submitting pretrain with the
+profile unchanged gives an sbatch call with `--gpus=1`, which the GPU-less node refuses; and
+the documented command without `--max-threads` gives GRNBoost2 the profile's threads as
+SLURM CPUs (the setup offers SLURM at least 8 CPUs on this node, sharing the real cores).
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ PROFILE_DIR = ROOT / "profiles" / "slurm"
 SETUP_SCRIPT = ROOT / "tests" / "slurm" / "setup_slurm.sh"
 TINY = ROOT / "tests" / "data" / "tiny.yaml"
 GPU_RULES = ("pretrain", "embed")
-SITE_VARIABLES = ("GRNLINK_SLURM_PARTITION", "GRNLINK_SLURM_GPU_PARTITION", "GRNLINK_SLURM_ACCOUNT")
+SITE_VARIABLES = (
+    "GRNLINK_SLURM_PARTITION", "GRNLINK_SLURM_GPU_PARTITION", "GRNLINK_SLURM_ACCOUNT", "GRNLINK_SLURM_GPUS",
+)
 
 
 def load_profile() -> dict:
@@ -77,6 +80,14 @@ def test_grnboost2_gets_more_threads_and_memory_than_the_default(no_site_setting
     assert profile["set-resources"]["grn_celltype"]["mem_mb"] > profile["default-resources"]["mem_mb"]
 
 
+def test_gpus_can_be_switched_off_for_a_cluster_without_gpus(no_site_settings, monkeypatch):
+    monkeypatch.setenv("GRNLINK_SLURM_GPUS", "0")
+    profile = load_profile()
+    for rule in GPU_RULES:
+        assert profile["set-resources"][rule]["gpu"] == 0
+        assert profile["set-resources"][rule]["mem_mb"] > 0
+
+
 def test_partition_and_account_come_from_the_users_environment(monkeypatch):
     monkeypatch.setenv("GRNLINK_SLURM_PARTITION", "cpu_queue")
     monkeypatch.setenv("GRNLINK_SLURM_GPU_PARTITION", "gpu_queue")
@@ -96,21 +107,6 @@ def test_every_rule_the_profile_names_exists(tmp_path, no_site_settings):
     profile = load_profile()
     named = set(profile["set-threads"]) | set(profile["set-resources"])
     assert named <= rules, f"the profile names rules the workflow lacks: {sorted(named - rules)}"
-
-
-def test_documented_command_keeps_the_profiles_threads(tmp_path, no_site_settings):
-    """`--workflow-profile none` keeps profiles/default's `cores: 2` from capping cluster jobs."""
-    dry = subprocess.run(
-        [str(SNAKEMAKE), "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
-         "--configfile", str(TINY), "--workflow-profile", "none", "--profile", str(PROFILE_DIR),
-         "--dry-run", "--forceall"],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path,
-    )
-    assert dry.returncode == 0, dry.stderr[-3000:]
-    wanted = load_profile()["set-threads"]["grn_celltype"]
-    block = re.search(r"^rule grn_celltype:\n((?:    .*\n)+)", dry.stdout, re.M)
-    assert block, dry.stdout[-3000:]
-    assert f"threads: {wanted}" in block.group(1)
 
 
 # ---- the real SLURM --------------------------------------------------------------------
@@ -138,21 +134,11 @@ def slurm_node() -> dict[str, int]:
     return {"cpus": int(cpus), "mem_mb": int(memory.rstrip("+"))}
 
 
-def gpu_free_overrides(profile: dict) -> list[str]:
-    """The profile's per-rule resources as --set-resources arguments, with no GPU asked."""
-    return [
-        f"{rule}:{name}={0 if name == 'gpu' else value}"
-        for rule, resources in profile["set-resources"].items()
-        for name, value in resources.items()
-    ]
-
-
-def slurm_command(workdir: Path, node: dict[str, int], *extra: str) -> list[str]:
-    """The documented cluster command, with what this one small node needs."""
+def slurm_command(workdir: Path, *extra: str) -> list[str]:
+    """The documented cluster command; the first status check early, as jobs here are short."""
     return [
         str(SNAKEMAKE), "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
         "--configfile", str(TINY), "--workflow-profile", "none", "--profile", str(PROFILE_DIR),
-        "--max-threads", str(node["cpus"]),
         "--slurm-init-seconds-before-status-checks", "2",
         *extra,
     ]
@@ -162,36 +148,40 @@ def slurm_command(workdir: Path, node: dict[str, int], *extra: str) -> list[str]
 def slurm_run(slurm_node, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("slurm_run")
     environment = environment_without_site_settings()
-    saved = {name: os.environ.pop(name) for name in SITE_VARIABLES if name in os.environ}
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        for name in SITE_VARIABLES:
+            patch.delenv(name, raising=False)
         profile = load_profile()
-    finally:
-        os.environ.update(saved)
-    largest_request = max(
+    largest_memory = max(
         [profile["default-resources"]["mem_mb"]]
         + [r.get("mem_mb", 0) for r in profile["set-resources"].values()]
     )
-    if largest_request > slurm_node["mem_mb"]:
-        pytest.skip(f"the node has {slurm_node['mem_mb']} MB; the profile asks up to {largest_request} MB")
+    if largest_memory > slurm_node["mem_mb"]:
+        pytest.skip(f"the node has {slurm_node['mem_mb']} MB; the profile asks up to {largest_memory} MB")
+    assert max(profile["set-threads"].values()) <= slurm_node["cpus"], "setup_slurm.sh offers too few CPUs"
     started = datetime.now() - timedelta(minutes=5)
-    command = slurm_command(workdir, slurm_node, "--set-resources", *gpu_free_overrides(profile))
-    run = subprocess.run(command, capture_output=True, text=True, timeout=1200, cwd=workdir, env=environment)
+    run = subprocess.run(
+        slurm_command(workdir, "--max-threads", str(os.cpu_count())),
+        capture_output=True, text=True, timeout=1200, cwd=workdir,
+        env={**environment, "GRNLINK_SLURM_GPUS": "0"},
+    )
     (workdir / "snakemake_slurm.out").write_text(run.stdout + run.stderr)
     return {"workdir": workdir, "run": run, "output": run.stdout + run.stderr, "started": started,
-            "node": slurm_node, "environment": environment}
+            "environment": environment, "profile": profile}
 
 
-def sacct_jobs(run_id: str, since: datetime) -> dict[str, tuple[str, str]]:
-    """SLURM job id -> (state, comment) of the jobs SLURM accounted under this run's name."""
+def sacct_jobs(run_output: str, since: datetime) -> dict[str, tuple[str, str, int]]:
+    """SLURM job id -> (state, comment, CPUs) of the jobs SLURM accounted under a run's name."""
+    run_id = re.search(r"SLURM run ID: (\S+)", run_output).group(1)
     listing = subprocess.run(
         ["sacct", "-X", "--parsable2", "--noheader", "--name", run_id,
-         "--starttime", since.strftime("%Y-%m-%dT%H:%M:%S"), "-o", "JobIDRaw,State,Comment"],
+         "--starttime", since.strftime("%Y-%m-%dT%H:%M:%S"), "-o", "JobIDRaw,State,AllocCPUS,Comment"],
         capture_output=True, text=True, check=True,
     ).stdout
     jobs = {}
     for line in listing.splitlines():
-        job_id, state, comment = line.split("|", 2)
-        jobs[job_id] = (state, comment)
+        job_id, state, cpus, comment = line.split("|", 3)
+        jobs[job_id] = (state, comment, int(cpus))
     return jobs
 
 
@@ -205,17 +195,16 @@ def rule_of(comment: str) -> str:
 def test_every_job_ran_as_a_completed_slurm_job(slurm_run):
     output = slurm_run["output"]
     assert slurm_run["run"].returncode == 0, output[-6000:]
-    run_id = re.search(r"SLURM run ID: (\S+)", output).group(1)
     submitted = dict(re.findall(r"Job (\d+) has been submitted with SLURM jobid (\d+)", output))
     cluster_jobs = re.findall(r"^(?:rule|checkpoint) (\w+):$", output, re.M)
     assert cluster_jobs, "no job was run"
     assert len(submitted) == len(cluster_jobs), "a job ran without being submitted to SLURM"
 
-    accounted = sacct_jobs(run_id, slurm_run["started"])
+    accounted = sacct_jobs(output, slurm_run["started"])
     assert set(accounted) == set(submitted.values())
-    unfinished = {job: state for job, (state, _) in accounted.items() if state != "COMPLETED"}
+    unfinished = {job: state for job, (state, _, _) in accounted.items() if state != "COMPLETED"}
     assert not unfinished
-    assert sorted(rule_of(comment) for _, comment in accounted.values()) == sorted(cluster_jobs)
+    assert sorted(rule_of(comment) for _, comment, _ in accounted.values()) == sorted(cluster_jobs)
 
 
 @pytest.mark.slow
@@ -233,7 +222,7 @@ def test_the_profile_submits_pretrain_with_a_gpu_request(slurm_run):
     """With the profile unchanged, pretrain's sbatch call asks --gpus=1; this node has none."""
     assert slurm_run["run"].returncode == 0, slurm_run["output"][-6000:]
     submit = subprocess.run(
-        slurm_command(slurm_run["workdir"], slurm_run["node"], "--forcerun", "pretrain", "--until", "pretrain"),
+        slurm_command(slurm_run["workdir"], "--forcerun", "pretrain", "--until", "pretrain"),
         capture_output=True, text=True, timeout=300, cwd=slurm_run["workdir"],
         env=slurm_run["environment"],
     )
@@ -244,3 +233,23 @@ def test_the_profile_submits_pretrain_with_a_gpu_request(slurm_run):
     assert "--gpus=1" in call.group(0)
     assert "--gres" not in call.group(0)
     assert "Invalid generic resource" in output
+
+
+@pytest.mark.slow
+@pytest.mark.slurm
+def test_the_documented_command_gives_grnboost2_the_profiles_cpus(slurm_run):
+    """Without `--workflow-profile none`, profiles/default's `cores: 2` would cap these jobs."""
+    assert slurm_run["run"].returncode == 0, slurm_run["output"][-6000:]
+    started = datetime.now() - timedelta(minutes=5)
+    rerun = subprocess.run(
+        slurm_command(slurm_run["workdir"], "--forcerun", "grn_celltype", "--until", "grn_celltype"),
+        capture_output=True, text=True, timeout=600, cwd=slurm_run["workdir"],
+        env={**slurm_run["environment"], "GRNLINK_SLURM_GPUS": "0"},
+    )
+    output = rerun.stdout + rerun.stderr
+    assert rerun.returncode == 0, output[-6000:]
+    jobs = sacct_jobs(output, started).values()
+    wanted = slurm_run["profile"]["set-threads"]["grn_celltype"]
+    grn_jobs = [(state, cpus) for state, comment, cpus in jobs if rule_of(comment) == "grn_celltype"]
+    assert len(grn_jobs) == len(jobs) >= 1
+    assert grn_jobs == [("COMPLETED", wanted)] * len(grn_jobs)

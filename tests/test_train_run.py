@@ -7,11 +7,21 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from grnlink.train import data as tdata
 from grnlink.train.fit import FitOptions
 from grnlink.train.run import (RunInputs, Settings, Variant, gather_metrics, rank_new_edges, run_to_files,
                                run_variant)
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Small graphs train fastest on one thread (and the pipeline's jobs use one)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
 
 N_TFS, N_GENES, N_CELLS = 6, 48, 60
 FAST = Settings(hidden=16, mlp_hidden=16, fit=FitOptions(epochs=30, patience=8, batch_size=128, lr=1e-2),

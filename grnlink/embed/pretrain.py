@@ -110,7 +110,7 @@ def new_model(settings: PretrainSettings, vocab_size: int, pad_id: int):
         intermediate_size=settings.intermediate_size,
         hidden_act="relu",
         hidden_dropout_prob=0.02,
-        attention_probs_dropout_prob=0.02,
+        attention_probs_dropout_prob=0.0,
         max_position_embeddings=settings.max_length,
         pad_token_id=pad_id,
         initializer_range=0.02,

@@ -40,7 +40,8 @@ def regulon_activity(expression: pd.DataFrame, regulons: pd.DataFrame, auc_thres
         for name, group in regulons.groupby("regulon", sort=True)
     ]
     auc = aucell(expression, signatures, auc_threshold=auc_threshold, seed=seed, num_workers=1)
-    return auc[[s.name for s in signatures]]
+    # pySCENIC's single-worker path returns the cells sorted by name: restore their order
+    return auc.reindex(index=expression.index, columns=[s.name for s in signatures])
 
 
 def binarise(auc: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.Series]:

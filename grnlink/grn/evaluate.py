@@ -3,14 +3,18 @@
 - `split` rows: every network scored on the test pairs of each split seed (the labels of
   the split file; the union of the cell types' truth), as the paper's unsupervised baselines.
 - `cell_type` rows (data with ground truth per cell type): each cell type's GRN scored on
-  all benchmark TF x gene pairs against that cell type's truth.
+  all benchmark TF x gene pairs against that cell type's truth: `grnboost2` (RNA-only
+  importance), `atac_supported` (the combined score, data with ATAC) and `cell_specific`
+  (the share of the type's cells whose AUCell GRN holds the edge).
 Pairs a network does not score count as score 0.
 """
 
 from __future__ import annotations
 
+import anndata as ad
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 EVALUATION_COLUMNS = [
@@ -60,10 +64,27 @@ def evaluate_splits(networks: dict[str, pd.DataFrame], splits: dict[int, pd.Data
     return pd.DataFrame(rows, columns=EVALUATION_COLUMNS)
 
 
+def cell_specific_shares(cell_specific: ad.AnnData) -> dict[str, pd.DataFrame]:
+    """Per cell type, `TF, target, share`: the share of its cells whose AUCell GRN holds the edge."""
+    layer = sp.csr_matrix(cell_specific.layers["aucell"])
+    cell_types = cell_specific.obs["cell_type"].astype(str).to_numpy()
+    shares = {}
+    for cell_type in np.unique(cell_types):
+        share = np.asarray(layer[cell_types == cell_type].mean(axis=0)).ravel()
+        shares[cell_type] = pd.DataFrame({
+            "TF": cell_specific.var["TF"].astype(str).to_numpy(),
+            "target": cell_specific.var["target"].astype(str).to_numpy(),
+            "share": share,
+        })
+    return shares
+
+
 def evaluate_cell_types(
-    celltype_tables: dict[str, pd.DataFrame], truth: pd.DataFrame, tfs: list[str], genes: list[str], paired: bool
+    celltype_tables: dict[str, pd.DataFrame], truth: pd.DataFrame, tfs: list[str], genes: list[str], paired: bool,
+    cell_specific: dict[str, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
-    """Per cell type: RNA-only GRNBoost2 importance and (with ATAC) the ATAC-supported score.
+    """Per cell type: RNA-only GRNBoost2 importance, (with ATAC) the ATAC-supported score and
+    (given `cell_specific_shares`) the cell-specific GRNs' edge shares.
 
     `truth` has columns Gene1, Gene2, cell_type; candidate pairs are every TF x gene pair
     without self loops.
@@ -76,8 +97,12 @@ def evaluate_cell_types(
             continue
         positive = set(zip(edges["Gene1"], edges["Gene2"]))
         labels = np.array([(a, b) in positive for a, b in zip(pairs["TF"], pairs["Target"])], dtype=int)
-        columns = {"grnboost2": "importance", **({"atac_supported": "score"} if paired else {})}
-        for name, column in columns.items():
-            auroc, auprc = metrics(labels, score_pairs(pairs, table, "TF", "target", column))
+        networks = {"grnboost2": (table, "importance")}
+        if paired:
+            networks["atac_supported"] = (table, "score")
+        if cell_specific is not None and cell_type in cell_specific:
+            networks["cell_specific"] = (cell_specific[cell_type], "share")
+        for name, (scores, column) in networks.items():
+            auroc, auprc = metrics(labels, score_pairs(pairs, scores, "TF", "target", column))
             rows.append((name, "cell_type", -1, cell_type, len(pairs), int(labels.sum()), auroc, auprc))
     return pd.DataFrame(rows, columns=EVALUATION_COLUMNS)

@@ -68,14 +68,14 @@ def scan_motif_hits(
     fasta: PathLike, peak_names: Sequence[str], tf_names: Sequence[str], pvalue: float, source: PathLike,
 ) -> pd.DataFrame:
     """Motif hits `TF, peak` of the data's TFs in its peaks (`source` names the peaks' file)."""
-    from muon.atac.tl import scan_sequences
+    from muon import atac as muon_atac
 
     peaks = parse_peaks(list(peak_names), source)
     sequences = peak_sequences(fasta, peaks)
     peaks_of_sequence: dict[str, list[str]] = {}
     for name in peaks.index:
         peaks_of_sequence.setdefault(sequences[name], []).append(name)
-    matches = scan_sequences(list(peaks_of_sequence), pvalue=pvalue)
+    matches = muon_atac.tl.scan_sequences(list(peaks_of_sequence), pvalue=pvalue)
     tf_by_upper = {tf.upper(): tf for tf in tf_names}
     rows = []
     for sequence, motif_tfs in zip(matches["sequence"], matches["tf_gene_name"].astype(str)):

@@ -6,13 +6,14 @@ import logging
 import os
 from collections.abc import Mapping
 
+import anndata as ad
 import pandas as pd
 
 from grnlink import dataset
 from grnlink.grn import atac as atac_lib
 from grnlink.grn.cell_specific import cell_specific_grns
 from grnlink.grn.celltype import baseline_scores, celltype_grn, read_edge_table
-from grnlink.grn.evaluate import evaluate_cell_types, evaluate_splits, network_scores
+from grnlink.grn.evaluate import cell_specific_shares, evaluate_cell_types, evaluate_splits, network_scores
 from grnlink.errors import InputError
 from grnlink.grn.settings import GrnSettings
 from grnlink.io import read_table, write_anndata, write_table
@@ -60,7 +61,7 @@ def run_cell_specific(
 
 
 def run_evaluation(
-    preprocessed: PathLike, celltype_paths: Mapping[str, PathLike], baseline: PathLike,
+    preprocessed: PathLike, celltype_paths: Mapping[str, PathLike], baseline: PathLike, cell_specific: PathLike,
     split_paths: Mapping[int, PathLike], dataset_name: str, cfg: dict, output: PathLike,
 ) -> None:
     settings = GrnSettings.from_config(cfg)
@@ -74,7 +75,10 @@ def run_evaluation(
     truth = pd.DataFrame(rna.uns["network"])
     result = pd.concat([
         evaluate_splits(networks, splits),
-        evaluate_cell_types(tables, truth, dataset.benchmark_tfs(rna), dataset.benchmark_genes(rna), atac is not None),
+        evaluate_cell_types(
+            tables, truth, dataset.benchmark_tfs(rna), dataset.benchmark_genes(rna), atac is not None,
+            cell_specific_shares(ad.read_h5ad(cell_specific)),
+        ),
     ], ignore_index=True)
     result.insert(0, "dataset", dataset_name)
     result["grn_seed"] = settings.seed

@@ -66,28 +66,32 @@ def read_embedding(path: str | os.PathLike[str], genes: list[str]) -> np.ndarray
 
 def read_split(path: str | os.PathLike[str], genes: list[str]) -> pd.DataFrame:
     """A split file with gene indices added as `tf` and `target` columns."""
-    split = read_table(path, required=SPLIT_COLUMNS, sep="\t")
+    return index_split(read_table(path, required=SPLIT_COLUMNS, sep="\t"), genes, path)
+
+
+def index_split(split: pd.DataFrame, genes: list[str], source: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+    """Check a split table against the benchmark genes and add the `tf`/`target` indices;
+    errors name `source` and the file line of the bad row."""
     index = pd.Series(np.arange(len(genes)), index=genes)
-    for column in ("TF", "Target"):
-        unknown = ~split[column].isin(index.index)
-        if unknown.any():
-            row = int(np.flatnonzero(unknown.to_numpy())[0])
-            raise InputError(path, f"{column} {split[column].iat[row]!r} is not a benchmark gene", line=row + 2)
-    bad_part = ~split["part"].isin(SPLIT_PARTS)
-    bad_label = ~split["label"].isin([0, 1])
-    for bad, field in ((bad_part, "part"), (bad_label, "label")):
+    split = split.reset_index(drop=True)
+    checks = [
+        (~split["TF"].isin(index.index), lambda r: f"TF {split['TF'].iat[r]!r} is not a benchmark gene"),
+        (~split["Target"].isin(index.index), lambda r: f"Target {split['Target'].iat[r]!r} is not a benchmark gene"),
+        (~split["part"].isin(SPLIT_PARTS), lambda r: f"invalid part {split['part'].iat[r]!r}"),
+        (~split["label"].isin([0, 1]), lambda r: f"invalid label {split['label'].iat[r]!r}"),
+    ]
+    for bad, message in checks:
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise InputError(path, f"invalid {field} {split[field].iat[row]!r}", line=row + 2)
+            raise InputError(source, message(row), line=row + 2)
     split = split.assign(
         tf=index.loc[split["TF"]].to_numpy(),
         target=index.loc[split["Target"]].to_numpy(),
         label=split["label"].astype(int),
     )
-    for part in ("train", "validation", "test"):
-        labels = split.loc[split["part"] == part, "label"]
-        if labels.nunique() < 2:
-            raise InputError(path, f"the {part} part needs both positive and negative pairs")
+    for part in SPLIT_PARTS:
+        if split.loc[split["part"] == part, "label"].nunique() < 2:
+            raise InputError(source, f"the {part} part needs both positive and negative pairs")
     return split
 
 

@@ -47,11 +47,11 @@ class LabelledPairs:
 
 @dataclass(frozen=True)
 class FitOptions:
-    epochs: int = 100
-    patience: int = 10
-    lr: float = 1e-3
+    epochs: int = 200
+    patience: int = 20
+    lr: float = 3e-3
     weight_decay: float = 1e-5
-    batch_size: int = 1024
+    batch_size: int = 4096
     lr_decay: float = 1.0
     optimizer: str = "adam"
 

@@ -6,8 +6,8 @@
 #
 # What it sets up, all on localhost:
 #   munged, MariaDB (socket only, no TCP), slurmdbd (accounting, so that `sacct` reports
-#   job states), slurmctld and slurmd with one node (this machine, its real CPUs and
-#   memory) in one default partition "debug".
+#   job states), slurmctld and slurmd with one node (this machine: its memory, and at
+#   least 8 CPUs) in one default partition "debug".
 # Idempotent: when `sinfo` already answers and `sacct` works, it does nothing.
 # Needs root and Debian/Ubuntu apt (packages: slurmctld slurmd slurm-client slurmdbd munge
 # mariadb-server). Exit status 0 = cluster up; non-zero = it could not be set up (the
@@ -16,6 +16,7 @@ set -euo pipefail
 
 CLUSTER=grnlink
 PARTITION=debug
+MIN_CPUS=8
 LOG_DIR=/var/log/slurm
 
 die() { echo "setup_slurm: $*" >&2; exit 1; }
@@ -87,8 +88,11 @@ mariadb -e "CREATE USER IF NOT EXISTS 'slurm'@'localhost' IDENTIFIED BY 'slurmdb
 
 # ---- slurm.conf: this machine is the one node of partition $PARTITION ----
 HOST=$(hostname -s)
-# The node's hardware as slurmd sees it (CPUs, sockets, cores, threads, memory).
-NODE_HARDWARE=$(slurmd -C | head -1 | sed -e 's/^NodeName=[^ ]* //')
+# The node offers SLURM at least $MIN_CPUS CPUs (sharing the real cores: config_overrides),
+# so that a job asking profiles/slurm's largest thread count is admissible, as on a real
+# cluster node; memory is the real memory.
+CPUS=$(( $(nproc) > MIN_CPUS ? $(nproc) : MIN_CPUS ))
+MEMORY_MB=$(slurmd -C | head -1 | sed -e 's/.*RealMemory=\([0-9]*\).*/\1/')
 cat >/etc/slurm/slurm.conf <<EOF
 ClusterName=$CLUSTER
 SlurmctldHost=$HOST(127.0.0.1)
@@ -116,7 +120,8 @@ AccountingStorageHost=localhost
 # sacct shows each job's --comment (the plugin writes the rule name there).
 AccountingStoreFlags=job_comment
 JobCompType=jobcomp/none
-NodeName=$HOST NodeAddr=127.0.0.1 $NODE_HARDWARE State=UNKNOWN
+SlurmdParameters=config_overrides
+NodeName=$HOST NodeAddr=127.0.0.1 CPUs=$CPUS RealMemory=$MEMORY_MB State=UNKNOWN
 PartitionName=$PARTITION Nodes=$HOST Default=YES MaxTime=INFINITE State=UP
 EOF
 

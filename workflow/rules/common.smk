@@ -171,6 +171,61 @@ def grn_evaluation(dataset):
     return f"results/{dataset}/grn/evaluation.tsv"
 
 
+# validate() does not fill defaults behind a $ref: fill the grn section's from its schema.
+validate(config["grn"], "../schemas/grn.schema.yaml")
+
+
+def grn_scanned_motifs(dataset):
+    return f"results/{dataset}/grn/motif_hits.tsv"
+
+
+def grn_preprocessed(wildcards):
+    return preprocessed(wildcards.dataset)
+
+
+def grn_baseline_input(wildcards):
+    return grn_baseline_scores(wildcards.dataset)
+
+
+def grn_cell_specific_input(wildcards):
+    return grn_cell_specific(wildcards.dataset)
+
+
+def grn_motif_input(wildcards):
+    """A motif hit table replacing the preprocessed object's: given, scanned, or none."""
+    given = config["grn"]["motif_hits"].get(wildcards.dataset)
+    if given:
+        return {"motifs": given}
+    if wildcards.dataset in config["grn"]["genome_fasta"]:
+        return {"motifs": grn_scanned_motifs(wildcards.dataset)}
+    return {}
+
+
+def grn_genome_fasta(wildcards):
+    return config["grn"]["genome_fasta"][wildcards.dataset]
+
+
+def grn_celltype_tables(wildcards):
+    return [grn_celltype(wildcards.dataset, ct) for ct in cell_types(wildcards.dataset)]
+
+
+def grn_cell_type_names(wildcards):
+    return cell_types(wildcards.dataset)
+
+
+def grn_split_files(wildcards):
+    return [split_file(wildcards.dataset, seed) for seed in SEEDS]
+
+
+def grn_targets(dataset):
+    outputs = [grn_celltype(dataset, ct) for ct in cell_types(dataset)]
+    return outputs + [
+        grn_cell_specific(dataset),
+        grn_baseline_scores(dataset),
+        grn_evaluation(dataset),
+    ]
+
+
 # ---- embed -----------------------------------------------------------------------------
 # validate() does not fill defaults behind a $ref: fill the embed section's from its schema.
 validate(config["embed"], "../schemas/embed.schema.yaml")
@@ -323,6 +378,7 @@ def all_targets():
     for dataset in DATASETS:
         targets.append(preprocessed(dataset))
         targets += [split_file(dataset, seed) for seed in SEEDS]
+        targets += grn_targets(dataset)
         targets.append(embeddings(dataset))
     if TRAIN_VARIANTS and SEEDS:
         targets.append(METRICS_TABLE)

@@ -1,0 +1,304 @@
+"""The grn stage's library: GRNBoost2, ATAC triplets, regulons, cell-specific GRNs, evaluation.
+
+The end-to-end part uses a small dataset drawn by the project's simulator and preprocessed
+by the preprocess stage's library (the same object the workflow hands to the grn stage).
+"""
+
+from __future__ import annotations
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from grnlink import dataset
+from grnlink.errors import InputError
+from grnlink.grn import atac as atac_lib
+from grnlink.grn.cell_specific import binarise, cell_specific_grns, csn_statistics, regulon_activity
+from grnlink.grn.celltype import baseline_scores, celltype_grn
+from grnlink.grn.evaluate import evaluate_cell_types, evaluate_splits, metrics
+from grnlink.grn.grnboost import GrnBoostSettings, infer_links
+from grnlink.grn.regulons import regulons_from_edges
+from grnlink.grn.settings import GrnSettings
+
+FAST = GrnSettings(max_trees=150, seed=1)
+
+
+# ---- GRNBoost2 ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def planted():
+    """G0 depends on TF1 only, G1 on TF2 only; TF0 is noise."""
+    rng = np.random.default_rng(0)
+    tfs = rng.gamma(2.0, 1.0, size=(300, 3))
+    g0 = 2 * tfs[:, 1] + rng.normal(0, 0.2, 300)
+    g1 = np.log1p(tfs[:, 2]) * 3 + rng.normal(0, 0.2, 300)
+    return np.column_stack([tfs, g0, g1]), ["TF0", "TF1", "TF2", "G0", "G1"], ["TF0", "TF1", "TF2"]
+
+
+def test_grnboost2_finds_the_planted_regulators(planted):
+    expression, genes, tfs = planted
+    links = infer_links(expression, genes, tfs, ["G0", "G1"], GrnBoostSettings(max_trees=300, seed=0))
+    top = links.groupby("target")["TF"].first()
+    assert top["G0"] == "TF1" and top["G1"] == "TF2"
+    assert set(links.columns) == {"TF", "target", "importance"} and (links["importance"] > 0).all()
+
+
+def test_grnboost2_is_the_same_on_one_and_two_processes(planted):
+    expression, genes, tfs = planted
+    settings = GrnBoostSettings(max_trees=100, seed=3)
+    serial = infer_links(expression, genes, tfs, genes, settings, n_jobs=1)
+    parallel = infer_links(expression, genes, tfs, genes, settings, n_jobs=2)
+    pd.testing.assert_frame_equal(serial, parallel)
+    assert not (serial["TF"] == serial["target"]).any()
+
+
+# ---- ATAC: peaks, motif tables, links ------------------------------------------------------
+def test_peaks_near_genes_respects_the_window():
+    peaks = pd.DataFrame({"chrom": ["chr1", "chr1", "chr1", "chr2"], "start": [900, 1_950, 3_001, 1_000],
+                          "end": [1_000, 2_050, 3_100, 1_100]})
+    pairs = atac_lib.peaks_near_genes(peaks, ["chr1", "chr2", "chr3"], [2_000, 1_050, 10], window=1_000)
+    got = set(map(tuple, pairs.to_numpy()))
+    # peak 0 ends at 1000 = 2000 - 1000 (touches the window); peak 2 starts past 3000
+    assert got == {(0, 0), (1, 0), (3, 1)}
+
+
+def test_pair_correlations_match_numpy():
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(30, 4)), rng.normal(size=(30, 3))
+    xi, yi = np.array([0, 3, 2]), np.array([1, 1, 0])
+    expected = [np.corrcoef(x[:, a], y[:, b])[0, 1] for a, b in zip(xi, yi)]
+    np.testing.assert_allclose(atac_lib.pair_correlations(x, y, xi, yi), expected)
+
+
+def test_malformed_motif_table_names_file_and_line(tmp_path):
+    path = tmp_path / "motifs.tsv"
+    path.write_text("TF\tpeak\nTF1\tchr1:100-200\nTF2\tchr1:300-400\textra\n")
+    with pytest.raises(InputError, match=r"motifs\.tsv, line 3: expected 2"):
+        atac_lib.read_motif_hits(path)
+    path.write_text("TF\tpeak\nTF1\tchr1:100-200\nTF2\tchr1_300_400\n")
+    with pytest.raises(InputError, match=r"motifs\.tsv, line 3: peak name 'chr1_300_400'"):
+        atac_lib.read_motif_hits(path)
+    path.write_text("factor\tpeak\nTF1\tchr1:100-200\n")
+    with pytest.raises(InputError, match=r"motifs\.tsv, line 1: header"):
+        atac_lib.read_motif_hits(path)
+    path.write_text("TF\tpeak\nTF1\tchr1:100-200\nTF1\tchr1:100-200\n")
+    assert len(atac_lib.read_motif_hits(path)) == 1
+
+
+def test_motif_table_in_the_object_names_the_row():
+    hits = pd.DataFrame({"TF": ["A", "B", "C"], "peak": ["chr1:1-5", "chr1:9-20", "chr2:30-10"]})
+    with pytest.raises(InputError, match=r"data\.h5mu: row 3: peak name 'chr2:30-10'"):
+        atac_lib.check_motif_hits(hits, "data.h5mu")
+
+
+def test_bad_peak_name_in_the_atac_data_fails_naming_file_and_row(tiny):
+    rna, atac = tiny
+    atac = atac.copy()
+    names = list(atac.var_names)
+    names[4] = "chr1-1000-2000"
+    atac.var_names = names
+    with pytest.raises(InputError, match=r"tiny\.h5mu.*line 5"):
+        celltype_grn(rna, atac, "CT1", FAST, "tiny.h5mu")
+
+
+def test_edge_support_takes_the_best_triplet():
+    table = pd.DataFrame({"TF": ["A", "A", "B"], "peak": ["p1", "p2", "p3"], "target": ["G", "G", "G"],
+                          "link_correlation": [0.2, 0.6, -1.0], "accessibility": [0.5, 0.5, 0.5]})
+    support = atac_lib.edge_support(table).set_index("TF")
+    assert support.loc["A", "atac_support"] == pytest.approx(0.8)
+    assert support.loc["A", "peaks"] == "p2;p1"
+    assert support.loc["B", "atac_support"] == pytest.approx(0.0)
+
+
+# ---- cell-type GRNs on simulated multiome data ---------------------------------------------
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """The tiny config's dataset, simulated and preprocessed by the project's own stages."""
+    from grnlink.preprocess import preprocess_simulated
+    from grnlink.simulate import SimulationParams, simulate, write_raw
+
+    cfg = dict(source="simulate", n_cells=300, n_cell_types=2, n_tfs=10, n_genes=80, n_peaks=400, seed=3,
+               n_top_genes=60, min_genes_per_cell=10, min_cells_per_gene=3, min_peaks_per_cell=10,
+               min_cells_per_peak=3, target_sum=1e4, n_lsi_components=20)
+    params = SimulationParams.from_config(cfg)
+    raw = tmp_path_factory.mktemp("sim") / "raw"
+    write_raw(simulate(params), params, raw)
+    return preprocess_simulated(raw, cfg)
+
+
+@pytest.fixture(scope="module")
+def tiny_tables(tiny):
+    rna, atac = tiny
+    return {ct: celltype_grn(rna, atac, ct, FAST, "tiny.h5mu") for ct in ("CT1", "CT2")}
+
+
+def test_celltype_table_follows_the_contract(tiny, tiny_tables):
+    rna, _ = tiny
+    genes, tfs = set(dataset.benchmark_genes(rna)), set(dataset.benchmark_tfs(rna))
+    for table in tiny_tables.values():
+        assert list(table.columns[:5]) == ["TF", "target", "importance", "atac_support", "peaks"]
+        assert set(table["TF"]) <= tfs and set(table["target"]) <= genes
+        assert not (table["TF"] == table["target"]).any()
+        assert not table.duplicated(["TF", "target"]).any()
+        supported = table["atac_support"] > 0
+        assert supported.any() and (table.loc[supported, "peaks"] != "").all()
+        assert (table.loc[~supported, "peaks"] == "").all()
+
+
+def test_atac_supported_grn_beats_rna_only_grnboost2(tiny, tiny_tables):
+    rna, atac = tiny
+    result = evaluate_cell_types(tiny_tables, pd.DataFrame(rna.uns["network"]), dataset.benchmark_tfs(rna),
+                                 dataset.benchmark_genes(rna), paired=True)
+    wide = result.pivot(index="cell_type", columns="network", values="auroc")
+    assert len(wide) == 2
+    assert (wide["atac_supported"] > wide["grnboost2"] + 0.05).all(), wide
+
+
+def test_rna_only_data_has_no_atac_part(tiny):
+    rna, _ = tiny
+    table = celltype_grn(rna, None, "CT2", FAST, "tiny.h5ad")
+    assert (table["atac_support"] == 0).all() and (table["peaks"] == "").all()
+    assert table["score"].between(0, 1).all()
+
+
+def test_baseline_scores_cover_every_tf_gene_pair(tiny, tiny_tables):
+    rna, _ = tiny
+    scores = baseline_scores(rna, tiny_tables)
+    tfs, genes = dataset.benchmark_tfs(rna), dataset.benchmark_genes(rna)
+    assert len(scores) == len(tfs) * len(genes) - len(tfs)
+    row = scores.iloc[7]
+    x = rna[:, row["TF"]].X.toarray().ravel() if sp.issparse(rna.X) else np.asarray(rna[:, row["TF"]].X).ravel()
+    y = rna[:, row["Target"]].X.toarray().ravel() if sp.issparse(rna.X) else np.asarray(rna[:, row["Target"]].X).ravel()
+    assert row["pearson"] == pytest.approx(abs(np.corrcoef(x, y)[0, 1]), abs=1e-6)
+    best = max(t.set_index(["TF", "target"])["importance"].get((row["TF"], row["Target"]), 0.0)
+               for t in tiny_tables.values())
+    assert row["grnboost2"] == pytest.approx(best)
+
+
+# ---- regulons and cell-specific GRNs ---------------------------------------------------------
+def test_regulons_keep_positive_top_edges_and_drop_small_ones():
+    edges = pd.DataFrame({
+        "TF": ["A", "A", "A", "B", "B", "C"],
+        "target": ["G1", "G2", "G3", "G1", "G2", "G3"],
+        "score": [0.9, 0.8, 0.7, 0.95, 0.5, 0.99],
+        "correlation": [0.5, 0.4, 0.3, 0.6, -0.2, 0.01],
+    })
+    regulons = regulons_from_edges(edges, top_tfs=1, min_correlation=0.03, min_size=2)
+    # G1's top positive TF is B (so B has only G1: too small); A keeps G2 and G3
+    assert set(map(tuple, regulons[["regulon", "target"]].to_numpy())) == {("A(+)", "G2"), ("A(+)", "G3")}
+
+
+def naive_csn(values: np.ndarray, x: int, y: int, box_fraction: float) -> np.ndarray:
+    """The statistic of Dai et al. written out cell by cell."""
+    n = values.shape[0]
+    h = max(1, int(round(box_fraction * n / 2)))
+    out = np.zeros(n)
+    for k in range(n):
+        boxes = []
+        for g in (x, y):
+            s = np.sort(values[:, g])
+            r = int(np.flatnonzero(np.argsort(values[:, g], kind="stable") == k)[0])
+            lo, hi = s[max(0, r - h)], s[min(n - 1, r + h)]
+            boxes.append((values[:, g] >= lo) & (values[:, g] <= hi))
+        nx, ny, nxy = boxes[0].sum(), boxes[1].sum(), (boxes[0] & boxes[1]).sum()
+        var = nx * ny * (n - nx) * (n - ny) / (n - 1)
+        out[k] = (n * nxy - nx * ny) / np.sqrt(var) if var > 0 else 0.0
+    return out
+
+
+def test_csn_matches_the_formula_and_does_not_depend_on_chunking():
+    rng = np.random.default_rng(4)
+    base = rng.normal(size=60)
+    values = np.column_stack([base, base + rng.normal(0, 0.3, 60), rng.normal(size=60), np.round(rng.gamma(1, 1, 60))])
+    tf_idx, target_idx = np.array([0, 0, 3]), np.array([1, 2, 1])
+    whole = csn_statistics(values, tf_idx, target_idx, 0.1, -np.inf, chunk_bytes=10**9).toarray()
+    chunked = csn_statistics(values, tf_idx, target_idx, 0.1, -np.inf, chunk_bytes=64).toarray()
+    np.testing.assert_allclose(whole, chunked)
+    for j, (a, b) in enumerate(zip(tf_idx, target_idx)):
+        expected = naive_csn(values, a, b, 0.1)
+        nonzero = expected != 0
+        np.testing.assert_allclose(whole[nonzero, j], expected[nonzero], rtol=1e-5)
+    thresholded = csn_statistics(values, tf_idx, target_idx, 0.1, 2.326, chunk_bytes=10**9)
+    assert (thresholded.data > 2.326).all()
+    assert thresholded[:, 0].nnz > thresholded[:, 1].nnz  # the correlated pair is linked in more cells
+
+
+def test_aucell_binarisation_finds_the_cells_with_a_high_regulon():
+    rng = np.random.default_rng(5)
+    expression = rng.gamma(1.0, 1.0, size=(200, 60))
+    on = np.arange(200) < 80
+    expression[np.ix_(on, np.arange(6))] += 6.0
+    frame = pd.DataFrame(expression, columns=[f"g{i}" for i in range(60)], index=[f"c{i}" for i in range(200)])
+    regulons = pd.DataFrame({"regulon": "T(+)", "TF": "T", "target": [f"g{i}" for i in range(6)], "score": 1.0})
+    auc = regulon_activity(frame, regulons, auc_threshold=0.2, seed=0)
+    active, thresholds = binarise(auc, seed=0)
+    assert active["T(+)"][on].mean() > 0.9 and active["T(+)"][~on].mean() < 0.1
+
+
+def test_cell_specific_grns_are_sparse_cells_by_edges(tiny, tiny_tables):
+    rna, _ = tiny
+    settings = GrnSettings(regulon_min_size=3, aucell_auc_threshold=0.25, chunk_mb=1)
+    result = cell_specific_grns(rna, tiny_tables, settings, "tiny.h5mu")
+    assert result.n_obs == rna.n_obs and list(result.var.columns) == ["TF", "target"]
+    assert sp.issparse(result.layers["aucell"]) and sp.issparse(result.layers["csn"])
+    assert result.layers["aucell"].nnz > 0 and result.layers["csn"].nnz > 0
+    assert (result.layers["csn"].data > settings.csn_threshold).all()
+    members = pd.DataFrame(result.uns["regulons"])
+    for ct in ("CT1", "CT2"):
+        cells = (result.obs["cell_type"] == ct).to_numpy()
+        own = set(map(tuple, members.loc[members["cell_type"] == ct, ["TF", "target"]].to_numpy()))
+        used = np.flatnonzero(np.asarray(result.layers["aucell"][cells].sum(axis=0)).ravel())
+        edges = set(map(tuple, result.var.iloc[used][["TF", "target"]].astype(str).to_numpy()))
+        assert edges <= own  # a cell's GRN only holds edges of its own cell type's regulons
+
+
+# ---- evaluation ------------------------------------------------------------------------------
+def test_metrics_of_perfect_and_reversed_scores():
+    labels = np.array([0, 1, 0, 1, 1])
+    assert metrics(labels, labels * 2.0) == (1.0, 1.0)
+    assert metrics(labels, 1.0 - labels)[0] == 0.0
+    assert np.isnan(metrics(np.ones(3), np.arange(3))[0])
+
+
+def test_evaluate_splits_uses_only_test_pairs():
+    split = pd.DataFrame({"TF": ["A", "A", "B", "B"], "Target": ["G1", "G2", "G1", "G2"],
+                          "label": [1, 0, 1, 0], "part": ["test", "test", "train", "test"]})
+    network = pd.DataFrame({"TF": ["A", "B"], "target": ["G1", "G2"], "score": [0.9, 0.1]})
+    result = evaluate_splits({"net": network}, {0: split})
+    row = result.iloc[0]
+    assert (row["n_pairs"], row["n_positive"], row["auroc"]) == (3, 1, 1.0)
+
+
+def test_motif_scan_finds_a_planted_motif(tmp_path):
+    pytest.importorskip("MOODS")
+    import importlib.resources
+
+    from grnlink.grn.motifs import scan_motif_hits
+
+    pfm = importlib.resources.files("muon") / "_atac" / "_ref" / "jaspar" / "MA0002.2.pfm"  # RUNX1
+    consensus = "".join("ACGT"[i] for i in np.loadtxt(str(pfm)).argmax(axis=0))
+    chrom = list("C" * 300)
+    chrom[120:120 + len(consensus)] = consensus
+    fasta = tmp_path / "genome.fa"
+    fasta.write_text(">chrZ test genome\n" + "".join(chrom[:150]) + "\n" + "".join(chrom[150:]) + "\n")
+    hits = scan_motif_hits(fasta, ["chrZ:100-160", "chrZ:200-260"], ["RUNX1", "GATA1"], 1e-4, "peaks.h5mu")
+    assert ("RUNX1", "chrZ:100-160") in set(map(tuple, hits.to_numpy()))
+    assert "chrZ:200-260" not in set(hits["peak"])
+    with pytest.raises(InputError, match="genome.fa.*chrY"):
+        scan_motif_hits(fasta, ["chrY:1-50"], ["RUNX1"], 1e-4, "peaks.h5mu")
+
+
+def test_settings_reject_an_unknown_scope():
+    with pytest.raises(ValueError):
+        GrnSettings(link_correlation_scope="everything")
+    assert GrnSettings.from_config({"max_trees": 7, "motif_hits": {}}).max_trees == 7
+
+
+def test_anndata_output_round_trips(tmp_path, tiny, tiny_tables):
+    rna, _ = tiny
+    result = cell_specific_grns(rna, tiny_tables, GrnSettings(regulon_min_size=3), "tiny.h5mu")
+    path = tmp_path / "cs.h5ad"
+    result.write_h5ad(path)
+    back = ad.read_h5ad(path)
+    assert back.layers["csn"].nnz == result.layers["csn"].nnz
