@@ -1,11 +1,14 @@
 # grnlink: TF -> target link prediction from foundation-model gene embeddings and GNNs,
 # with hierarchical GRNs from paired RNA + ATAC. See README.md and docs/ARCHITECTURE.md.
+import re
 import sys
 
 from snakemake_interface_common.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
+# The library is imported from this checkout: by this file, and (Snakemake hands its
+# sys.path to every script) by every job, in the venv or in a stage's conda env.
 sys.path.insert(0, workflow.basedir)
 from grnlink.config import describe_validation_error
 
@@ -20,6 +23,13 @@ except WorkflowError as error:
 
 
 include: "workflow/rules/common.smk"
+
+
+wildcard_constraints:
+    dataset="|".join(re.escape(d) for d in DATASETS) or "NO_DATASET",
+    seed=r"\d+",
+
+
 include: "workflow/rules/download.smk"
 include: "workflow/rules/simulate.smk"
 include: "workflow/rules/preprocess.smk"

@@ -109,7 +109,8 @@ def preprocess_user_file(inputs: dict[str, str], cfg: dict) -> tuple[ad.AnnData,
         if cfg["source"] == "h5mu":
             import mudata
 
-            mdata = mudata.read_h5mu(path)
+            with mudata.set_options(pull_on_update=False):
+                mdata = mudata.read_h5mu(path)
             if not {"rna", "atac"} <= set(mdata.mod):
                 raise InputError(path, f"expected modalities 'rna' and 'atac', found {sorted(mdata.mod)}")
             rna, atac = mdata.mod["rna"].copy(), mdata.mod["atac"].copy()
@@ -133,6 +134,8 @@ def preprocess_user_file(inputs: dict[str, str], cfg: dict) -> tuple[ad.AnnData,
         )
     if "genes" in inputs:
         annotate_genes(rna, read_gene_annotation(inputs["genes"]), inputs["genes"])
+    if cfg["normalize"] and not _holds_counts(rna.X):
+        raise InputError(path, "X holds non-integer or negative values, not counts; set normalize: false for log data")
     rna, atac = quality_filter(rna, atac, cfg, path)
     if cfg["normalize"]:
         normalise_rna(rna, cfg["target_sum"])
@@ -144,6 +147,11 @@ def preprocess_user_file(inputs: dict[str, str], cfg: dict) -> tuple[ad.AnnData,
     network = read_network(inputs["network"])
     tfs = read_tf_list(inputs["tfs"])
     return build_benchmark(rna, network, tfs, cfg["n_top_genes"], inputs["network"]), atac
+
+
+def _holds_counts(x: np.ndarray | sp.spmatrix) -> bool:
+    values = x.data if sp.issparse(x) else np.asarray(x)
+    return bool(np.all(values >= 0) and np.all(np.mod(values, 1) == 0))
 
 
 def annotate_cell_types(

@@ -14,6 +14,7 @@ fractions and, for BEELINE datasets, the published numbers of TFs, genes and den
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Sequence
@@ -23,6 +24,8 @@ import numpy as np
 import pandas as pd
 
 from grnlink.errors import InputError
+
+log = logging.getLogger(__name__)
 
 PARTS = ("train", "validation", "test")
 DEFAULT_FRACTIONS = (0.67, 0.10, 0.23)
@@ -129,13 +132,23 @@ def check_split(
         raise InputError(source, f"split has {split['TF'].nunique()} TFs, the network {n_tfs_with_targets} with targets")
 
 
-def published_reference(name: str, path: str | None = None) -> tuple[str, int] | None:
-    """(BEELINE dataset, 500 | 1000) when `name` or a GENELink path names one, else None."""
-    candidates = [name] + (list(Path(path).parts) if path else [])
-    dataset = next((c for c in candidates if any(c == key[0] for key in PUBLISHED)), None)
+def published_reference(name: str, cfg: dict) -> tuple[str, int] | None:
+    """(BEELINE dataset, 500 | 1000) of a genelink or geo dataset entry, else None.
+
+    The BEELINE dataset is the longest published name that the dataset's name starts with
+    or that is a folder of its GENELink path; the size comes from `n_top_genes`, a
+    `TFs+<n>` folder or a `TFs<n>` suffix of the name, else 500.
+    """
+    if cfg.get("source") not in ("genelink", "geo"):
+        return None
+    parts = Path(cfg["path"]).parts if cfg.get("path") else ()
+    names = sorted({key[0] for key in PUBLISHED}, key=len, reverse=True)
+    dataset = next((n for n in names if name.startswith(n) or n in parts), None)
     if dataset is None:
         return None
-    size = next((int(m.group(1)) for c in candidates if (m := re.fullmatch(r"TFs\+(\d+)", c))), 500)
+    sizes = [cfg.get("n_top_genes")]
+    sizes += [int(m.group(1)) for text in (*parts, name) if (m := re.search(r"TFs\+?(\d+)$", text))]
+    size = next((s for s in sizes if s), 500)
     return (dataset, size) if (dataset, size) in PUBLISHED else None
 
 
@@ -154,8 +167,14 @@ def check_published(benchmark: dict, reference: tuple[str, int], source: str | o
 def write_checked_split(
     preprocessed: str | os.PathLike[str], seed: int, output: str | os.PathLike[str],
     fractions: Sequence[float] = DEFAULT_FRACTIONS, reference: tuple[str, int] | None = None,
+    strict_reference: bool = True,
 ) -> pd.DataFrame:
-    """Split a preprocessed dataset, check it (and BEELINE's numbers), write it atomically."""
+    """Split a preprocessed dataset, check it (and BEELINE's numbers), write it atomically.
+
+    With `strict_reference` false a mismatch with the published numbers is only logged:
+    data rebuilt from GEO uses a variance test instead of BEELINE's pseudotime GAM, so its
+    gene set can legitimately differ from the published one.
+    """
     from grnlink import dataset
     from grnlink.io import write_table
 
@@ -163,7 +182,12 @@ def write_checked_split(
     genes = dataset.benchmark_genes(rna)
     network = dataset.training_network(rna)
     if reference is not None:
-        check_published(dict(rna.uns["benchmark"]), reference, preprocessed)
+        try:
+            check_published(dict(rna.uns["benchmark"]), reference, preprocessed)
+        except InputError as mismatch:
+            if strict_reference:
+                raise
+            log.warning("%s", mismatch)
     split = hard_negative_split(genes, network, seed, fractions)
     check_split(split, network, genes, fractions, output)
     write_table(split, output)

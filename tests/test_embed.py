@@ -10,17 +10,23 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import torch
+from snakemake.utils import validate
+from snakemake_interface_common.exceptions import WorkflowError
 from transformers import BertConfig, BertForMaskedLM
+
+from conftest import ROOT
+from grnlink.dataset import save
 
 from grnlink.embed.checkpoint import (
     GENE_MEDIAN_FILE, TOKEN_DICTIONARY_FILE, load_checkpoint, model_gene_keys, read_gene_mapping,
 )
-from grnlink.embed.extract import gene_embeddings, hidden_state_index, length_sorted_batches
+from grnlink.embed.extract import embed_dataset, gene_embeddings, hidden_state_index, length_sorted_batches
 from grnlink.embed.pretrain import PretrainSettings, build_token_dictionary, nonzero_medians, pretrain_checkpoint
 from grnlink.embed.tokenizer import gene_columns, tokenize_cells
 from grnlink.errors import InputError
 
 GENES = ["A", "B", "C", "D", "E"]
+SCHEMA = str(ROOT / "workflow" / "schemas" / "config.schema.yaml")
 
 
 def write_checkpoint(path, token_dictionary, medians, input_size=16, layers=3, seed=0):
@@ -213,3 +219,47 @@ def test_pretraining_is_reproducible_and_readable_by_the_embedding_path(tmp_path
     assert checkpoint.special_tokens and checkpoint.model_input_size == 8 and checkpoint.num_layers == 2
     assert set(checkpoint.token_dictionary) == {"<pad>", "<mask>", "<cls>", "<eos>", *rna.var_names}
     assert emb_a.obs["known"].all() and emb_a.X.shape == (5, 16)
+
+
+def test_embed_dataset_with_a_geneformer_checkpoint_and_mapping_table(tmp_path):
+    """The `embed` rule's library call: preprocessed file + checkpoint + symbol table -> h5ad."""
+    rna = toy_rna()
+    rna.var_names = ["Gata1", "Tal1", "Spi1", "Cebpa", "Klf1", "Nope"]
+    rna.uns["network"] = pd.DataFrame({"Gene1": ["Gata1"], "Gene2": ["Klf1"], "cell_type": ["T1"]})
+    preprocessed = tmp_path / "preprocessed.h5ad"
+    save(rna, None, preprocessed)
+    ensembl = {g: f"ENSG{i}" for i, g in enumerate(GENES)}
+    model_dir = write_checkpoint(tmp_path / "gf", {"<pad>": 0, "<mask>": 1, "<cls>": 2, "<eos>": 3,
+                                                   **{ensembl[g]: i + 4 for i, g in enumerate(GENES)}},
+                                 {ensembl[g]: m for g, m in MEDIANS.items()}, input_size=8)
+    table = tmp_path / "symbols.tsv"
+    table.write_text("symbol\tgene_id\n" + "".join(f"{s.upper()}\t{ensembl[g]}\n" for s, g in
+                                                   zip(["Gata1", "Tal1", "Spi1", "Cebpa", "Klf1"], GENES)))
+    out = tmp_path / "embed" / "embeddings.h5ad"
+    embed_dataset(preprocessed, model_dir, out, {"backend": "geneformer", "mapping_table": str(table), "layer": -2,
+                                                 "batch_size": 4, "device": "cpu", "seed": 3})
+    result = ad.read_h5ad(out)
+    assert list(result.obs_names) == ["Gata1", "Spi1", "Cebpa", "Klf1", "Nope"]
+    assert result.obs["known"].tolist() == [True, True, True, True, False]
+    assert set(result.layers) == {"T1", "T2"} and result.X.shape == (5, 16)
+    assert result.uns["grnlink"]["seed"] == 3 and result.uns["embed"]["backend"] == "geneformer"
+    # the same cells under their model ids, no table: identical numbers
+    rna.var_names = [ensembl.get(g, "Nope") for g in GENES] + ["Nope"]
+    direct = gene_embeddings(rna, load_checkpoint(model_dir), layer=-2, batch_size=4, device="cpu")
+    np.testing.assert_allclose(result.X, direct.X, atol=1e-6)
+
+
+def test_schema_requires_a_checkpoint_for_the_geneformer_backend():
+    config = {"datasets": {"d": {"source": "genelink", "path": "x"}}, "embed": {"backend": "geneformer"}}
+    with pytest.raises(WorkflowError, match="checkpoint"):
+        validate(config, SCHEMA)
+    section = {"pretrain_steps": 7}
+    validate(section, str(ROOT / "workflow" / "schemas" / "embed.schema.yaml"))
+    assert section["layer"] == -2 and section["backend"] == "pretrain" and section["pretrain_steps"] == 7
+    assert PretrainSettings.from_config(section).steps == 7
+
+
+def test_schema_defaults_match_the_library_defaults():
+    section: dict = {}
+    validate(section, str(ROOT / "workflow" / "schemas" / "embed.schema.yaml"))
+    assert PretrainSettings.from_config(section) == PretrainSettings()

@@ -113,18 +113,33 @@ def test_edge_support_takes_the_best_triplet():
 
 # ---- cell-type GRNs on simulated multiome data ---------------------------------------------
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    """The tiny config's dataset, simulated and preprocessed by the project's own stages."""
-    from grnlink.preprocess import preprocess_simulated
-    from grnlink.simulate import SimulationParams, simulate, write_raw
+def tiny():
+    """A small simulated multiome dataset in the preprocessed object's layout (the contract).
 
-    cfg = dict(source="simulate", n_cells=300, n_cell_types=2, n_tfs=10, n_genes=80, n_peaks=400, seed=3,
-               n_top_genes=60, min_genes_per_cell=10, min_cells_per_gene=3, min_peaks_per_cell=10,
-               min_cells_per_peak=3, target_sum=1e4, n_lsi_components=20)
-    params = SimulationParams.from_config(cfg)
-    raw = tmp_path_factory.mktemp("sim") / "raw"
-    write_raw(simulate(params), params, raw)
-    return preprocess_simulated(raw, cfg)
+    Built straight from the project's simulator, with every gene a benchmark gene, so the
+    test does not hinge on the preprocess stage's gene selection.
+    """
+    from grnlink.simulate import SimulationParams, simulate
+
+    data = simulate(SimulationParams(n_cells=300, n_cell_types=2, n_tfs=10, n_genes=80, n_peaks=400, seed=3))
+    counts = sp.csr_matrix(data.rna_counts, dtype=np.float32)
+    scaled = sp.diags(1e4 / np.asarray(counts.sum(axis=1)).ravel().clip(1)) @ counts
+    genes = data.genes.set_index("gene_name")
+    rna = ad.AnnData(
+        X=sp.csr_matrix(scaled.log1p(), dtype=np.float32),
+        obs=pd.DataFrame({"cell_type": pd.Categorical(data.cell_types)}, index=data.barcodes),
+        var=pd.DataFrame({"is_tf": genes["is_tf"].to_numpy(bool), "selected": True, "chrom": genes["chrom"],
+                          "tss": genes["tss"].astype(np.int64)}, index=genes.index),
+        layers={"counts": counts},
+    )
+    rna.uns["network"] = data.network[["Gene1", "Gene2", "cell_type"]]
+    peaks = data.peaks.set_index("peak")
+    atac = ad.AnnData(
+        X=sp.csr_matrix(data.atac_counts, dtype=np.float32), obs=pd.DataFrame(index=data.barcodes),
+        var=peaks[["chrom", "start", "end"]], layers={"counts": sp.csr_matrix(data.atac_counts)},
+    )
+    atac.uns["motif_hits"] = data.motif_hits
+    return rna, atac
 
 
 @pytest.fixture(scope="module")
@@ -302,3 +317,10 @@ def test_anndata_output_round_trips(tmp_path, tiny, tiny_tables):
     result.write_h5ad(path)
     back = ad.read_h5ad(path)
     assert back.layers["csn"].nnz == result.layers["csn"].nnz
+
+
+def test_binarise_leaves_a_constant_regulon_off():
+    auc = pd.DataFrame({"A(+)": np.zeros(50), "B(+)": np.r_[np.zeros(25), np.full(25, 0.5)]})
+    active, thresholds = binarise(auc, seed=0)
+    assert not active["A(+)"].any()
+    assert active["B(+)"].iloc[25:].all() and not active["B(+)"].iloc[:25].any()

@@ -235,3 +235,57 @@ def test_user_h5mu_source_keeps_both_modalities(raw, tmp_path):
     assert "X_lsi" in atac.obsm and len(atac.uns["motif_hits"]) > 0
     assert (rna.var["tss"] > 0).all()
     assert rna.uns["benchmark"]["n_tfs_with_targets"] > 0
+
+
+def test_geo_source_goes_through_build_benchmark(tmp_path):
+    """A synthetic hESC-format time course: time-driven genes pass the variance test."""
+    pytest.importorskip("grnlink.geo", reason="grnlink.geo is the GEO issue's")
+    rng = np.random.default_rng(7)
+    times = np.repeat([0, 12, 24, 36, 72, 96], 30)
+    cells = [f"H9.{t:02d}h_{i:03d}" for i, t in enumerate(times)]
+    named = ["POU5F1", "NANOG", "SOX2", "GATA6", "EOMES"]
+    # Flat genes are the majority so that median-ratio size factors do not follow time.
+    genes = named + [f"TIME{i}" for i in range(30)] + [f"FLAT{i}" for i in range(150)]
+    slope = np.r_[rng.choice([-1, 1], 35) * rng.uniform(0.015, 0.04, 35), np.zeros(150)]
+    rate = np.exp(3 + np.outer(slope, times - 48))
+    counts = pd.DataFrame(rng.poisson(rate), index=genes, columns=cells)
+    counts.to_csv(tmp_path / "GSE75748_sc_time_course_ec.csv")
+    cfg = with_defaults({"source": "geo", "series": "hESC", "n_top_genes": 20, "files": {"expression": "e", "networks": "n"},
+                         "network": "Networks/human/hESC-ChIP-seq-network.csv", "tfs": "human-tfs.csv"})
+    inputs = {"expression": str(tmp_path / "GSE75748_sc_time_course_ec.csv"),
+              "networks": str(ROOT / "tests" / "data" / "geo" / "BEELINE-Networks")}
+    preprocess_dataset("hESC-TFs500", cfg, inputs, tmp_path / "pre.h5ad")
+    rna, _ = dataset.load(tmp_path / "pre.h5ad")
+    selected = set(dataset.benchmark_genes(rna))
+    assert len(selected & {f"FLAT{i}" for i in range(150)}) <= 2
+    assert (rna.var["selected"] & ~rna.var["is_tf"]).sum() == 20
+    edges = {("POU5F1", "NANOG"), ("POU5F1", "SOX2"), ("NANOG", "POU5F1"), ("GATA6", "EOMES")}
+    tfs = set(dataset.benchmark_tfs(rna))
+    expected = {(a, b) for a, b in edges if a in tfs and b in selected}
+    assert set(dataset.training_network(rna).itertuples(index=False, name=None)) == expected
+    assert len(expected) >= 3
+
+
+def test_load_rna_reads_only_the_rna_modality(raw, tmp_path):
+    out = tmp_path / "pre.h5mu"
+    preprocess_dataset("sim", with_defaults(SIM), {"raw": str(raw)}, out)
+    rna = dataset.load_rna(out)
+    full, _ = dataset.load(out)
+    assert list(rna.var_names) == list(full.var_names)
+    pd.testing.assert_frame_equal(rna.uns["network"], full.uns["network"])
+    with pytest.raises(InputError, match="file not found"):
+        dataset.load_rna(tmp_path / "missing.h5mu")
+
+
+def test_log_data_declared_as_counts_is_rejected(user_h5ad, tmp_path):
+    rna = ad.read_h5ad(user_h5ad["data"])
+    rna.X = np.log1p(rna.X.toarray())
+    rna.write_h5ad(tmp_path / "logged.h5ad")
+    cfg = with_defaults({"source": "h5ad", "path": "logged.h5ad", "network": "n", "tfs": "t",
+                         "cell_types": ["CT1", "CT2", "CT3"]})
+    inputs = {**user_h5ad, "data": str(tmp_path / "logged.h5ad")}
+    with pytest.raises(InputError, match=r"logged\.h5ad: X holds non-integer"):
+        preprocess_dataset("user", cfg, inputs, tmp_path / "out.h5ad")
+    preprocess_dataset("user", {**cfg, "normalize": False}, inputs, tmp_path / "out.h5ad")
+    rna, _ = dataset.load(tmp_path / "out.h5ad")
+    assert "counts" not in rna.layers

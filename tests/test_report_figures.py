@@ -84,6 +84,18 @@ def test_ablation_figure(metrics, tmp_path):
     assert_readable_figure(tmp_path / "a.png", tmp_path / "a.svg")
 
 
+def test_many_datasets_stack_the_metric_panels(tmp_path):
+    many = synthetic_metrics([f"d{i}" for i in range(8)], seeds=2, replicates=1)
+    roles = variant_roles(VARIANTS)
+    fig = figures.ablation_figure(many, roles.ablations, roles.labels)
+    top, bottom = fig.axes[:2]
+    assert len(top.get_xticks()) == 8 and top.get_position().y0 > bottom.get_position().y1
+    width, height = fig.get_size_inches()
+    assert width <= 24
+    figures.save_figure(fig, tmp_path / "m.png", tmp_path / "m.svg")
+    assert_readable_figure(tmp_path / "m.png", tmp_path / "m.svg")
+
+
 def test_label_noise_figure(metrics, tmp_path):
     roles = variant_roles(VARIANTS)
     fig = figures.label_noise_figure(metrics, roles.noise, roles.labels)

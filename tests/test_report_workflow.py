@@ -56,6 +56,7 @@ def render_and_check_report(workdir: Path, configfile: Path, *args: str) -> dict
     result = run_snakemake(workdir, configfile, "--report", str(html), *args, timeout=300)
     assert result.returncode == 0, result.stderr[-4000:]
     results = parse_report(html)
+    assert "grnlink predicts TF" in html.read_text(), "the workflow description (workflow/report/workflow.rst) is missing"
     for path, entry in results.items():
         file = workdir / path
         assert file.is_file() and file.stat().st_size > 0, f"the report names {path}, which is missing or empty"

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -110,22 +109,15 @@ def test_every_rule_the_profile_names_exists(tmp_path, no_site_settings):
 
 
 # ---- the real SLURM --------------------------------------------------------------------
-def slurm_answers() -> bool:
-    if shutil.which("sinfo") is None:
-        return False
-    probe = subprocess.run(["sinfo", "--noheader", "-o", "%T"], capture_output=True, text=True)
-    return probe.returncode == 0 and any(s in probe.stdout for s in ("idle", "mixed", "alloc"))
+CANNOT_INSTALL = 3  # setup_slurm.sh's exit status when SLURM cannot be installed here
 
 
 @pytest.fixture(scope="module")
 def slurm_node() -> dict[str, int]:
     """Install (where needed) and start the single-node SLURM; return the node's cpus and memory."""
-    if not slurm_answers():
-        if os.geteuid() != 0:
-            pytest.skip("SLURM is not running here and installing it needs root")
-        if shutil.which("apt-get") is None and shutil.which("slurmctld") is None:
-            pytest.skip("SLURM is not installed and apt-get is not available to install it")
     setup = subprocess.run(["bash", str(SETUP_SCRIPT)], capture_output=True, text=True, timeout=900)
+    if setup.returncode == CANNOT_INSTALL:
+        pytest.skip(f"SLURM cannot be installed here: {setup.stderr.strip()}")
     if setup.returncode != 0:
         pytest.fail(f"{SETUP_SCRIPT.name} could not start SLURM:\n{setup.stderr}\n{setup.stdout}")
     cpus, memory = subprocess.run(
@@ -242,7 +234,7 @@ def test_the_documented_command_gives_grnboost2_the_profiles_cpus(slurm_run):
     assert slurm_run["run"].returncode == 0, slurm_run["output"][-6000:]
     started = datetime.now() - timedelta(minutes=5)
     rerun = subprocess.run(
-        slurm_command(slurm_run["workdir"], "--forcerun", "grn_celltype", "--until", "grn_celltype"),
+        slurm_command(slurm_run["workdir"], "--force", "results/tiny/grn/celltype/CT1.tsv"),
         capture_output=True, text=True, timeout=600, cwd=slurm_run["workdir"],
         env={**slurm_run["environment"], "GRNLINK_SLURM_GPUS": "0"},
     )
@@ -251,5 +243,4 @@ def test_the_documented_command_gives_grnboost2_the_profiles_cpus(slurm_run):
     jobs = sacct_jobs(output, started).values()
     wanted = slurm_run["profile"]["set-threads"]["grn_celltype"]
     grn_jobs = [(state, cpus) for state, comment, cpus in jobs if rule_of(comment) == "grn_celltype"]
-    assert len(grn_jobs) == len(jobs) >= 1
-    assert grn_jobs == [("COMPLETED", wanted)] * len(grn_jobs)
+    assert grn_jobs == [("COMPLETED", wanted)] and len(jobs) == 1

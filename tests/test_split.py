@@ -30,7 +30,7 @@ def test_shipped_datasets_split_cleanly_with_published_sizes(name):
     genes, network = dataset.benchmark_genes(rna), dataset.training_network(rna)
     split = hard_negative_split(genes, network, seed=0)
     check_split(split, network, genes)
-    check_published(dict(rna.uns["benchmark"]), published_reference(name, f"{BEELINE}/{name}/TFs+500"))
+    check_published(dict(rna.uns["benchmark"]), published_reference(name, {"source": "genelink", "path": f"{BEELINE}/{name}/TFs+500"}))
     n_tfs = network["Gene1"].nunique()
     assert len(split) == n_tfs * (len(genes) - 1)
     shares = split["part"].value_counts(normalize=True)
@@ -82,8 +82,11 @@ def test_published_numbers_mismatch_is_reported():
     summary = {"n_tfs_with_targets": 30, "n_network_genes": 874, "density": 0.30}
     with pytest.raises(InputError, match="density"):
         check_published(summary, ("hHEP", 500))
-    assert published_reference("demo") is None
-    assert published_reference("beeline_l", "x/mHSC-L/TFs+1000") == ("mHSC-L", 1000)
+    assert published_reference("demo", {"source": "simulate"}) is None
+    assert published_reference("hHEP", {"source": "h5ad", "path": "hHEP.h5ad"}) is None
+    assert published_reference("beeline_l", {"source": "genelink", "path": "x/mHSC-L/TFs+1000"}) == ("mHSC-L", 1000)
+    assert published_reference("mHSC-GM-TFs1000", {"source": "geo", "n_top_genes": 1000}) == ("mHSC-GM", 1000)
+    assert published_reference("hESC-TFs500", {"source": "geo", "n_top_genes": 500}) == ("hESC", 500)
 
 
 @pytest.mark.slow
@@ -106,4 +109,23 @@ def test_pipeline_simulates_preprocesses_and_splits(tmp_path):
         check_split(seeds[0], dataset.training_network(rna), dataset.benchmark_genes(rna))
         assert set(seeds[0]["TF"]) <= set(dataset.benchmark_tfs(rna))
         tests = [set(zip(s.loc[s["part"] == "test", "TF"], s.loc[s["part"] == "test", "Target"])) for s in seeds]
-        assert len(tests[0]) == len(tests[1]) and tests[0] != tests[1]
+        assert tests[0] != tests[1]
+
+
+def test_published_mismatch_stops_genelink_but_only_warns_for_geo_rebuilds(tmp_path, caplog):
+    from grnlink.preprocess import preprocess_dataset
+    from grnlink.split import write_checked_split
+
+    folder = BEELINE / "mDC" / "TFs+500"
+    pre = tmp_path / "mDC.h5ad"
+    preprocess_dataset("mDC", {"source": "genelink", "path": str(folder)},
+                       {"expression": str(folder / "BL--ExpressionData.csv")}, pre)
+    wrong = ("hHEP", 500)
+    with pytest.raises(InputError, match="hHEP TFs\\+500: 20 TFs with targets, published 30"):
+        write_checked_split(pre, 0, tmp_path / "strict.tsv", reference=wrong, strict_reference=True)
+    assert not (tmp_path / "strict.tsv").exists()
+    write_checked_split(pre, 0, tmp_path / "lenient.tsv", reference=wrong, strict_reference=False)
+    assert "published 30" in caplog.text
+    split = read_split(tmp_path / "lenient.tsv")
+    assert (split["label"] == 1).sum() == 756
+    write_checked_split(pre, 0, tmp_path / "right.tsv", reference=("mDC", 500))

@@ -61,10 +61,12 @@ def test_read_split_names_file_and_line_of_bad_rows(tmp_path, bad_row, message):
     assert str(path) in str(err.value) and "line 8" in str(err.value)
 
 
-def test_read_split_requires_both_classes_per_part(tmp_path):
-    rows = [r for r in VALID_ROWS if not (r[3] == "test" and r[2] == 0)]
-    with pytest.raises(InputError, match="test part"):
+def test_read_split_requires_both_classes_in_train_only(tmp_path):
+    rows = [r for r in VALID_ROWS if not (r[3] == "train" and r[2] == 0)]
+    with pytest.raises(InputError, match="train part"):
         tdata.read_split(_write_split(tmp_path, rows), GENES)
+    rows = [r for r in VALID_ROWS if r[3] != "validation"]
+    assert "validation" not in set(tdata.read_split(_write_split(tmp_path, rows), GENES)["part"])
 
 
 def test_flip_labels_flips_the_requested_fraction_reproducibly():

@@ -159,3 +159,9 @@ def test_run_to_files_reads_contract_files_and_writes_outputs(tmp_path, inputs):
     assert len(pd.read_csv(outputs["new_edges"], sep="\t")) == 7
     info = json.loads((tmp_path / "run.json").read_text())
     assert info["seed"] == 4 and "torch" in info["versions"]
+
+
+def test_without_validation_pairs_training_runs_all_epochs(inputs):
+    no_validation = RunInputs(genes=inputs.genes, split=inputs.split[inputs.split["part"] != "validation"])
+    row = run_variant(no_validation, Variant(name="v", embedding=False), FAST, 0, [], 0, 1).metrics.iloc[0]
+    assert row["epochs"] == FAST.fit.epochs and np.isnan(row["val_auroc"]) and row["test_auroc"] > 0.5

@@ -43,7 +43,7 @@ class PretrainSettings:
     max_length: int = 512
     steps: int = 150
     batch_size: int = 16
-    learning_rate: float = 1e-3
+    learning_rate: float = 3e-3
     mask_fraction: float = 0.15
     validation_fraction: float = 0.05
     seed: int = 0

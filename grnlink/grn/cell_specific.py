@@ -53,9 +53,12 @@ def binarise(auc: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.Series]:
     """
     from pyscenic.binarization import derive_threshold
 
-    thresholds = pd.Series(
-        {name: derive_threshold(auc, name, seed=seed, method="bic") for name in auc.columns}, dtype=float
-    )
+    thresholds = pd.Series({
+        # a constant AUC (e.g. a regulon never among the top genes) has no on state and
+        # would break the density estimate
+        name: derive_threshold(auc, name, seed=seed, method="bic") if auc[name].nunique() > 1 else auc[name].max()
+        for name in auc.columns
+    }, dtype=float)
     return auc > thresholds, thresholds
 
 

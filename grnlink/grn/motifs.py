@@ -10,8 +10,10 @@ writes mouse genes in title case, the preprocessed data upper-cases them).
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import os
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import pandas as pd
 
@@ -19,6 +21,7 @@ from grnlink.errors import InputError
 from grnlink.readers import parse_peaks
 
 PathLike = str | os.PathLike[str]
+JASPAR_DIR = Path(importlib.util.find_spec("muon").submodule_search_locations[0]) / "_atac" / "_ref" / "jaspar"
 
 
 def fasta_records(path: PathLike) -> Iterator[tuple[str, str]]:
@@ -67,21 +70,41 @@ def peak_sequences(fasta: PathLike, peaks: pd.DataFrame) -> dict[str, str]:
 def scan_motif_hits(
     fasta: PathLike, peak_names: Sequence[str], tf_names: Sequence[str], pvalue: float, source: PathLike,
 ) -> pd.DataFrame:
-    """Motif hits `TF, peak` of the data's TFs in its peaks (`source` names the peaks' file)."""
+    """Motif hits `TF, peak` of the data's TFs in its peaks (`source` names the peaks' file).
+
+    Only the JASPAR motifs of the data's TFs are scanned (muon's scan takes the matrices,
+    their ids and the id -> TF table).
+    """
+    import MOODS.parsers
+    import MOODS.tools
     from muon import atac as muon_atac
 
     peaks = parse_peaks(list(peak_names), source)
+    tf_by_upper = {tf.upper(): tf for tf in tf_names}
+    motif_tfs = jaspar_motifs()
+    motif_tfs = motif_tfs[[any(p.upper() in tf_by_upper for p in m.split("::")) for m in motif_tfs["tf_gene_name"]]]
+    if motif_tfs.empty:
+        return pd.DataFrame(columns=["TF", "peak"])
     sequences = peak_sequences(fasta, peaks)
     peaks_of_sequence: dict[str, list[str]] = {}
     for name in peaks.index:
         peaks_of_sequence.setdefault(sequences[name], []).append(name)
-    matches = muon_atac.tl.scan_sequences(list(peaks_of_sequence), pvalue=pvalue)
-    tf_by_upper = {tf.upper(): tf for tf in tf_names}
+    background = MOODS.tools.flat_bg(4)
+    matrices = [MOODS.parsers.pfm_to_log_odds(str(JASPAR_DIR / f"{m}.pfm"), background, 1e-4) for m in motif_tfs.index]
+    matches = muon_atac.tl.scan_sequences(
+        list(peaks_of_sequence), matrices=matrices, motifs=list(motif_tfs.index), motif_meta=motif_tfs, pvalue=pvalue,
+    )
     rows = []
-    for sequence, motif_tfs in zip(matches["sequence"], matches["tf_gene_name"].astype(str)):
-        for part in motif_tfs.split("::"):
+    for sequence, names in zip(matches["sequence"], matches["tf_gene_name"].astype(str)):
+        for part in names.split("::"):
             tf = tf_by_upper.get(part.strip().upper())
             if tf is not None:
                 rows += [(tf, peak) for peak in peaks_of_sequence[sequence]]
     hits = pd.DataFrame(rows, columns=["TF", "peak"]).drop_duplicates()
     return hits.sort_values(["TF", "peak"]).reset_index(drop=True)
+
+
+def jaspar_motifs() -> pd.DataFrame:
+    """muon's JASPAR motif ids (index) with their TF names (`tf_gene_name`)."""
+    table = pd.read_csv(JASPAR_DIR / "motif_to_gene.txt", sep="\t", header=None, names=["motif_id", "tf_gene_name"])
+    return table.set_index("motif_id")

@@ -9,8 +9,10 @@ from grnlink.grn.grnboost import GrnBoostSettings
 
 @dataclass(frozen=True)
 class GrnSettings:
+    """Defaults as in grn.schema.yaml."""
+
     seed: int = 0
-    max_trees: int = 5000
+    max_trees: int = 500
     learning_rate: float = 0.01
     max_features: float = 0.1
     subsample: float = 0.9
@@ -29,7 +31,6 @@ class GrnSettings:
     csn_threshold: float = 2.326
     chunk_mb: int = 256
     motif_pvalue: float = 1e-4
-    threads: int = 2
 
     def __post_init__(self) -> None:
         if self.link_correlation_scope not in ("dataset", "cell_type"):
@@ -37,7 +38,7 @@ class GrnSettings:
 
     @classmethod
     def from_config(cls, cfg: dict | None) -> GrnSettings:
-        """Build from the config's `grn` section; motif inputs (file paths) are not settings."""
+        """Build from the config's `grn` section; workflow-only keys (threads, motif files) are ignored."""
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in (cfg or {}).items() if k in names})
 

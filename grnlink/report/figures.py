@@ -39,6 +39,16 @@ def _figure_legend(fig: Figure, colours: Mapping[str, str], labels: Mapping[str,
     fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4), fontsize=9, title=title)
 
 
+def _bar_panels(n_groups: int, n_datasets: int) -> tuple[Figure, np.ndarray]:
+    """Axes `[group, metric]` for bar charts over datasets: AUROC and AUPRC side by side
+    for a few datasets, stacked (one wide panel per metric) for many."""
+    if n_datasets <= 3:
+        fig = Figure(figsize=(max(11.0, 4.0 + 2.6 * n_datasets), 3.9 * n_groups + 0.9), layout="constrained")
+        return fig, fig.subplots(n_groups, 2, squeeze=False)
+    fig = Figure(figsize=(min(24.0, 3.0 + 1.4 * n_datasets), 3.6 * 2 * n_groups + 0.9), layout="constrained")
+    return fig, fig.subplots(2 * n_groups, 1, squeeze=False).reshape(n_groups, 2)
+
+
 def metric_axis_label(column: str) -> str:
     return f"test {TEST_METRICS[column]} (unitless, 0-1)"
 
@@ -81,10 +91,9 @@ def ablation_figure(metrics: pd.DataFrame, variants: Sequence[str], labels: Mapp
     runs = clean_runs(metrics)
     variants = _require_variants(runs, variants, "ablation figure")
     datasets = list(dict.fromkeys(runs.loc[runs["variant"].isin(variants), "dataset"]))
-    fig = Figure(figsize=(max(7.0, 2.2 + 1.6 * len(datasets)) * 1.6, 4.2), layout="constrained")
-    axes = fig.subplots(1, 2)
+    fig, axes = _bar_panels(1, len(datasets))
     colours = colour_map(variants)
-    for ax, column in zip(axes, TEST_METRICS):
+    for ax, column in zip(axes[0], TEST_METRICS):
         _grouped_bars(ax, runs, column, datasets, variants, colours)
         ax.set_ylim(0, 1.05)
         ax.set_ylabel(metric_axis_label(column))
@@ -153,12 +162,11 @@ def perturbation_figure(
     variants = _require_variants(runs, variants, "edge-perturbation figure")
     _require_variants(runs, [reference], "edge-perturbation figure (reference)")
     datasets = list(dict.fromkeys(runs.loc[runs["variant"].isin(variants), "dataset"]))
-    fig = Figure(figsize=(max(7.0, 2.2 + 1.6 * len(datasets)) * 1.6, 4.2), layout="constrained")
-    axes = fig.subplots(1, 2)
+    fig, axes = _bar_panels(1, len(datasets))
     width = 0.8 / len(variants)
     # Colours continue after the reference's, as in the ablation figure.
     colours = {v: c for v, c in colour_map([reference, *variants]).items() if v != reference}
-    for ax, column in zip(axes, TEST_METRICS):
+    for ax, column in zip(axes[0], TEST_METRICS):
         for i, variant in enumerate(variants):
             deltas = paired_differences(runs, reference, variant, column)
             for j, dataset in enumerate(datasets):
@@ -196,8 +204,7 @@ def grn_evaluation_figure(
     runs = evaluation.rename(columns={"network": "variant", "auroc": "test_auroc", "auprc": "test_auprc"})
     datasets = list(dict.fromkeys(runs["dataset"]))
     scopes = list(dict.fromkeys(runs["scope"]))
-    fig = Figure(figsize=(max(7.0, 2.2 + 1.6 * len(datasets)) * 1.6, 3.9 * len(scopes) + 0.6), layout="constrained")
-    axes = fig.subplots(len(scopes), 2, squeeze=False)
+    fig, axes = _bar_panels(len(scopes), len(datasets))
     colours = colour_map(runs["variant"])
     for row, scope in enumerate(scopes):
         of_scope = runs[runs["scope"] == scope]

@@ -95,7 +95,8 @@ def _train_epoch(model: nn.Module, inputs: GraphInputs, pairs: LabelledPairs, op
 def fit(model: nn.Module, inputs: GraphInputs, train: LabelledPairs, validation: LabelledPairs,
         options: FitOptions, seed: int) -> FitResult:
     """Train; keep the weights of the epoch with the best validation AUROC and stop after
-    `patience` epochs without improvement."""
+    `patience` epochs without improvement. Without a validation AUROC (one class only),
+    train all epochs and keep the last weights."""
     generator = torch.Generator().manual_seed(seed)
     optimizer = OPTIMIZERS[options.optimizer](model.parameters(), lr=options.lr, weight_decay=options.weight_decay)
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=options.lr_decay)
@@ -105,7 +106,7 @@ def fit(model: nn.Module, inputs: GraphInputs, train: LabelledPairs, validation:
         loss = _train_epoch(model, inputs, train, optimizer, options.batch_size, generator)
         scheduler.step()
         val_auroc = auroc(validation.label.numpy(), predict(model, inputs, validation.tf, validation.target))
-        if val_auroc > best_auroc:
+        if val_auroc > best_auroc or np.isnan(val_auroc):  # no validation AUROC: keep the latest
             best_auroc, best_epoch, best_state = val_auroc, epoch, copy.deepcopy(model.state_dict())
         log.debug("epoch %d loss %.4f validation AUROC %.4f", epoch, loss, val_auroc)
         if not np.isfinite(loss) or epoch - best_epoch >= options.patience:

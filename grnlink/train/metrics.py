@@ -7,9 +7,9 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 
 def auroc(labels: np.ndarray, scores: np.ndarray) -> float:
-    """Area under the ROC curve; NaN when only one class is present."""
+    """Area under the ROC curve; NaN unless both classes are present."""
     labels = np.asarray(labels)
-    if labels.min(initial=1) == labels.max(initial=0):
+    if len(np.unique(labels)) < 2:
         return float("nan")
     return float(roc_auc_score(labels, scores))
 

@@ -10,9 +10,11 @@
 #   least 8 CPUs) in one default partition "debug".
 # Idempotent: when `sinfo` already answers and `sacct` works, it does nothing.
 # Needs root and Debian/Ubuntu apt (packages: slurmctld slurmd slurm-client slurmdbd munge
-# mariadb-server). Exit status 0 = cluster up; non-zero = it could not be set up (the
-# message on stderr says why).
+# mariadb-server). Exit status 0: cluster up; 3: SLURM cannot be installed here (not root,
+# no apt-get, packages unreachable); other: it is installed but did not start (stderr says
+# why, the daemons' logs are in /var/log/slurm).
 set -euo pipefail
+export PATH="$PATH:/usr/sbin:/sbin"
 
 CLUSTER=grnlink
 PARTITION=debug
@@ -20,6 +22,7 @@ MIN_CPUS=8
 LOG_DIR=/var/log/slurm
 
 die() { echo "setup_slurm: $*" >&2; exit 1; }
+cannot_install() { echo "setup_slurm: $*" >&2; exit 3; }
 
 cluster_answers() {
     sinfo --noheader -o '%T' 2>/dev/null | grep -qE '^(idle|mixed|allocated)' \
@@ -31,15 +34,15 @@ if command -v sinfo >/dev/null && cluster_answers; then
     exit 0
 fi
 
-[ "$(id -u)" = 0 ] || die "needs root (it installs packages and starts daemons)"
+[ "$(id -u)" = 0 ] || cannot_install "needs root (it installs packages and starts daemons)"
 
 install_packages() {
-    command -v apt-get >/dev/null || die "apt-get not found: cannot install SLURM here"
+    command -v apt-get >/dev/null || cannot_install "apt-get not found: cannot install SLURM here"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq || die "apt-get update failed"
+    apt-get update -qq || cannot_install "apt-get update failed"
     apt-get install -y -qq --no-install-recommends \
         slurmctld slurmd slurm-client slurmdbd munge mariadb-server >/dev/null \
-        || die "apt-get install of SLURM/munge/MariaDB failed"
+        || cannot_install "apt-get install of SLURM/munge/MariaDB failed"
 }
 for binary in slurmctld slurmd slurmdbd sbatch sacct munged mariadbd; do
     if ! command -v "$binary" >/dev/null; then

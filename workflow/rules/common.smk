@@ -1,20 +1,8 @@
 # Shared helpers: dataset look-ups, the path of every stage's outputs, and the targets.
 # Functions live here only (snakemake --lint wants rule files free of functions).
-import os
-
-# Every job, pip venv or conda env, imports the library from this checkout.
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    p for p in (workflow.basedir, os.environ.get("PYTHONPATH")) if p
-)
-
 DATASETS = list(config["datasets"])
 SEEDS = list(config["seeds"])
 MULTIOME_SOURCES = {"simulate", "h5mu"}
-
-
-wildcard_constraints:
-    dataset="|".join(DATASETS) or "NO_DATASET",
-    seed=r"\d+",
 
 
 def dataset_config(dataset):
@@ -104,6 +92,7 @@ for _dataset in DATASETS:
     validate(config["datasets"][_dataset], "../schemas/dataset.schema.yaml")
 validate(config["split"], "../schemas/split.schema.yaml")
 SIMULATED_DATASETS = [d for d in DATASETS if dataset_config(d)["source"] == "simulate"]
+SIMULATED_PATTERN = "|".join(re.escape(d) for d in SIMULATED_DATASETS) or "NO_DATASET"
 
 
 def simulated_raw(dataset):
@@ -141,9 +130,12 @@ def split_reference(wildcards):
 
     if not config["split"]["check_published"]:
         return None
-    return published_reference(
-        wildcards.dataset, dataset_config(wildcards.dataset).get("path")
-    )
+    return published_reference(wildcards.dataset, dataset_config(wildcards.dataset))
+
+
+def split_strict_reference(wildcards):
+    """A GENELink folder must match the published numbers; GEO rebuilds are only compared."""
+    return dataset_config(wildcards.dataset)["source"] == "genelink"
 
 
 def split_input(wildcards):
@@ -237,7 +229,7 @@ def embeddings(dataset):
 
 
 def embed_model_dir():
-    """The checkpoint the embed rule reads: self-pretrained, or the configured Geneformer."""
+    """Model checkpoint for embedding: self-pretrained, or the configured Geneformer."""
     if config["embed"]["backend"] == "geneformer":
         return config["embed"]["checkpoint"]
     return EMBED_MODEL

@@ -36,5 +36,6 @@ rule split:
     params:
         fractions=split_fractions(),
         reference=split_reference,
+        strict_reference=split_strict_reference,
     script:
         "../scripts/split.py"

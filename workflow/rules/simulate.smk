@@ -10,7 +10,7 @@ rule simulate:
     benchmark:
         "benchmarks/simulate/{dataset}.tsv"
     wildcard_constraints:
-        dataset="|".join(SIMULATED_DATASETS) or "NO_DATASET",
+        dataset=SIMULATED_PATTERN,
     conda:
         "../../envs/simulate.yaml"
     params:
