@@ -22,6 +22,7 @@ On a GPU, a Geneformer-like size: --device cuda --cells 4096 --genes 2046 --laye
 from __future__ import annotations
 
 import argparse
+import os
 import pickle
 import sys
 import tempfile
@@ -185,6 +186,8 @@ def main() -> None:
     if peak:
         lines.append(f"Achieved fraction of the {device_name} dense bf16 peak ({peak / 1e12:.0f} TFLOP/s): "
                      f"{flops * ours_rate / peak:.2%}.")
+    lines.append(f"1-minute load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
+                 "(other jobs shared the machine; both implementations ran under the same load).")
     if device.type != "cuda":
         lines.append("No GPU was available for this run; the GPU numbers (bf16, fraction of peak, the 3x target) "
                      "are still to be measured with `--device cuda` on a GPU machine.")

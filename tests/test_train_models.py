@@ -4,7 +4,7 @@ they should: the graph, the embedding, or both."""
 import pytest
 import torch
 
-from grnlink.train.models import GENELink, ScRegNet
+from grnlink.train.models import GENELink, CrossAttentionFusion, ScRegNet
 
 @pytest.fixture(autouse=True)
 def one_torch_thread():
@@ -75,3 +75,30 @@ def test_genelink_scores_pairs_by_direction(inputs):
     assert forward.shape == (4,)
     assert not torch.allclose(forward, backward)  # separate TF and target heads: direction matters
     assert sum(p.numel() for p in model.gat1.parameters()) > N_FEATURES * 128 * 3
+
+
+def test_cross_attention_with_uniform_weights_is_the_neighbourhood_mean(inputs):
+    _, embedding, ring, _, _ = inputs
+    torch.manual_seed(0)
+    fusion = CrossAttentionFusion(EMB_DIM, graph_dim=7, width=8, heads=2, dropout=0.0).eval()
+    with torch.no_grad():  # a zero query scores every neighbour alike: uniform attention
+        fusion.query.weight.zero_()
+        fusion.query.bias.zero_()
+    graph = torch.randn(N_GENES, 7)
+    values = fusion.value(graph)
+    expected = torch.stack([(values[i - 1] + values[i] + values[(i + 1) % N_GENES]) / 3 for i in range(N_GENES)])
+    assert torch.allclose(fusion.attend(embedding, graph, ring), expected, atol=1e-5)
+
+
+def test_cross_attention_gradients_reach_embedding_projection_and_gnn(inputs):
+    x, embedding, ring, tf, target = inputs
+    model = ScRegNet(N_FEATURES, EMB_DIM, hidden=8, mlp_hidden=6, fusion="cross_attention", attention_width=8,
+                     attention_heads=2)
+    model(x, ring, embedding, tf, target).sum().backward()
+    for param in (model.fusion.query.weight, model.fusion.embedding_projection.weight, model.convs[0].lin.weight):
+        assert param.grad is not None and param.grad.abs().sum() > 0
+
+
+def test_cross_attention_needs_embedding_and_gnn():
+    with pytest.raises(ValueError, match="needs both"):
+        ScRegNet(N_FEATURES, 0, fusion="cross_attention")

@@ -72,17 +72,21 @@ def _check_motif_row(tf: object, peak: object, path: str | os.PathLike[str], row
         raise InputError(path, f"{prefix}peak name {peak!r} is not 'chr:start-end' with start < end", **where)
 
 
-def metacell_labels(
-    features: np.ndarray, cells_per_metacell: int, seed: int, min_metacells: int = 5, n_components: int = 20
-) -> np.ndarray:
-    """Group cells (rows of `features`) into metacells by k-means on their principal components."""
-    n_cells = features.shape[0]
+def metacell_labels(embedding: np.ndarray, cells_per_metacell: int, seed: int, min_metacells: int = 5) -> np.ndarray:
+    """Group cells (rows of a low-dimensional `embedding`, e.g. ATAC LSI) into metacells by k-means."""
+    n_cells = embedding.shape[0]
     n_metacells = int(np.clip(n_cells // max(1, cells_per_metacell), min(min_metacells, n_cells), n_cells))
     if n_metacells >= n_cells:
         return np.arange(n_cells)
-    n_components = max(1, min(n_components, n_cells - 1, features.shape[1]))
-    embedding = PCA(n_components=n_components, random_state=seed).fit_transform(features)
-    return KMeans(n_clusters=n_metacells, n_init=3, random_state=seed).fit_predict(embedding)
+    return KMeans(n_clusters=n_metacells, n_init=1, random_state=seed).fit_predict(embedding)
+
+
+def embedding_for_metacells(atac_lsi: np.ndarray | None, expression: np.ndarray, seed: int, n_components: int = 20) -> np.ndarray:
+    """The ATAC LSI of the preprocessed object; without it, principal components of expression."""
+    if atac_lsi is not None:
+        return np.asarray(atac_lsi, dtype=np.float64)
+    n_components = max(1, min(n_components, expression.shape[0] - 1, expression.shape[1]))
+    return PCA(n_components=n_components, random_state=seed).fit_transform(expression)
 
 
 def aggregate_metacells(expression: np.ndarray, peak_counts: sp.spmatrix, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -72,6 +72,8 @@ def csn_statistics(
     in chunks so that the bit-packed box matrices take at most about `chunk_bytes`.
     """
     n_cells = values.shape[0]
+    if len(tf_idx) == 0:
+        return sp.csr_matrix((n_cells, 0), dtype=np.float32)
     used = np.unique(np.concatenate([tf_idx, target_idx]))
     position = {g: i for i, g in enumerate(used)}
     x = np.array([position[g] for g in tf_idx], dtype=np.int64)

@@ -97,7 +97,8 @@ def atac_support(
     counts = sp.csr_matrix(atac.layers["counts"])
     expression = dense(rna[:, genes].X)
     scope = mask if settings.link_correlation_scope == "cell_type" else np.ones(len(mask), bool)
-    labels = metacells_within_types(expression[scope], rna.obs["cell_type"].astype(str).to_numpy()[scope], settings)
+    embedding = atac_lib.embedding_for_metacells(atac.obsm.get("X_lsi"), expression, settings.seed)
+    labels = metacells_within_types(embedding[scope], rna.obs["cell_type"].astype(str).to_numpy()[scope], settings)
     meta_expression, meta_access = atac_lib.aggregate_metacells(expression[scope], counts[scope], labels)
     accessible = np.asarray((counts[mask] > 0).mean(axis=0)).ravel()
     pairs = pairs.assign(
@@ -113,13 +114,13 @@ def atac_support(
     return atac_lib.edge_support(table)
 
 
-def metacells_within_types(expression: np.ndarray, cell_types: np.ndarray, settings: GrnSettings) -> np.ndarray:
+def metacells_within_types(embedding: np.ndarray, cell_types: np.ndarray, settings: GrnSettings) -> np.ndarray:
     """Metacell labels, numbered across types; metacells never mix cell types."""
     labels = np.empty(len(cell_types), dtype=np.int64)
     offset = 0
     for cell_type in np.unique(cell_types):
         idx = np.flatnonzero(cell_types == cell_type)
-        local = atac_lib.metacell_labels(expression[idx], settings.cells_per_metacell, settings.seed)
+        local = atac_lib.metacell_labels(embedding[idx], settings.cells_per_metacell, settings.seed)
         labels[idx] = local + offset
         offset += int(local.max()) + 1
     return labels

@@ -49,9 +49,9 @@ class LabelledPairs:
 class FitOptions:
     epochs: int = 200
     patience: int = 20
-    lr: float = 3e-3
+    lr: float = 1e-2
     weight_decay: float = 1e-5
-    batch_size: int = 4096
+    batch_size: int = 65536
     lr_decay: float = 1.0
     optimizer: str = "adam"
 

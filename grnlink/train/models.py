@@ -9,8 +9,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 from torch_geometric.nn import GATConv, GCNConv, SAGEConv
+from torch_geometric.utils import add_self_loops, scatter, softmax
 
 ENCODERS = ("gcn", "sage", "gat", "none")
+FUSIONS = ("concat", "cross_attention")
 
 
 def _conv(encoder: str, n_in: int, n_out: int, heads: int) -> nn.Module:
@@ -32,27 +34,76 @@ def _mlp(n_in: int, hidden: int, n_layers: int, dropout: float) -> nn.Sequential
     return nn.Sequential(*layers)
 
 
+class CrossAttentionFusion(nn.Module):
+    """GRNFormer's graph topological adapter: each gene's foundation-model embedding is the
+    query of a multi-head attention over the GNN representations of the gene and its graph
+    neighbours; residual connection to the projected embedding, then layer norm.
+
+    Attention runs over the edges (softmax per receiving gene), so memory grows with the
+    edges, not with the square of the genes.
+    """
+
+    def __init__(self, embedding_dim: int, graph_dim: int, width: int = 128, heads: int = 4, dropout: float = 0.1):
+        super().__init__()
+        if width % heads:
+            raise ValueError(f"cross-attention width {width} is not a multiple of its {heads} heads")
+        self.heads, self.head_dim = heads, width // heads
+        self.query = nn.Linear(embedding_dim, width)
+        self.key = nn.Linear(graph_dim, width)
+        self.value = nn.Linear(graph_dim, width)
+        self.embedding_projection = nn.Linear(embedding_dim, width)
+        self.out = nn.Linear(width, width)
+        self.dropout = nn.Dropout(dropout)
+        self.norm = nn.LayerNorm(width)
+
+    def attend(self, embedding: torch.Tensor, graph: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+        """Per gene, the attention-weighted values of its neighbours and itself (heads concatenated)."""
+        n = embedding.shape[0]
+        edge_index, _ = add_self_loops(edge_index, num_nodes=n)
+        source, receiver = edge_index
+        q = self.query(embedding).view(n, self.heads, self.head_dim)
+        k = self.key(graph).view(n, self.heads, self.head_dim)
+        v = self.value(graph).view(n, self.heads, self.head_dim)
+        logits = (q[receiver] * k[source]).sum(-1) / self.head_dim ** 0.5
+        weights = self.dropout(softmax(logits, receiver, num_nodes=n))
+        message = v[source] * weights.unsqueeze(-1)
+        return scatter(message, receiver, dim=0, dim_size=n, reduce="sum").reshape(n, -1)
+
+    def forward(self, embedding: torch.Tensor, graph: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+        attended = self.out(self.attend(embedding, graph, edge_index))
+        return self.norm(self.embedding_projection(embedding) + self.dropout(attended))
+
+
 class ScRegNet(nn.Module):
     """GNN over the training graph, joined with a frozen foundation-model embedding.
 
     `encoder="none"` drops the GNN (embedding only), `embedding_dim=0` drops the embedding
-    (GNN only). A shared MLP maps the TF's and the target's joint representation; the two
-    outputs are concatenated and a linear layer gives the logit.
+    (GNN only). The joint representation is the concatenation of embedding and GNN output,
+    or (`fusion="cross_attention"`) the embedding attending over the GNN outputs of the
+    gene's neighbourhood. A shared MLP maps the TF's and the target's joint representation;
+    the two outputs are concatenated and a linear layer gives the logit.
     """
 
     def __init__(self, n_features: int, embedding_dim: int = 0, encoder: str = "gcn", gnn_layers: int = 2,
                  hidden: int = 256, mlp_layers: int = 2, mlp_hidden: int = 128, dropout: float = 0.2,
-                 heads: int = 4):
+                 heads: int = 4, fusion: str = "concat", attention_width: int = 128, attention_heads: int = 4,
+                 attention_dropout: float = 0.1):
         super().__init__()
         if encoder == "none" and embedding_dim == 0:
             raise ValueError("scRegNet needs the GNN, the embedding or both")
+        if fusion not in FUSIONS:
+            raise ValueError(f"unknown fusion {fusion!r}; choose one of {FUSIONS}")
+        if fusion == "cross_attention" and (encoder == "none" or embedding_dim == 0):
+            raise ValueError("cross-attention fusion needs both the GNN and the embedding")
         self.use_gnn = encoder != "none"
         self.convs = nn.ModuleList(
             [_conv(encoder, n_features if i == 0 else hidden, hidden, heads) for i in range(gnn_layers)]
             if self.use_gnn else []
         )
         self.dropout = nn.Dropout(dropout)
-        joint = embedding_dim + (hidden if self.use_gnn else 0)
+        self.fusion = (CrossAttentionFusion(embedding_dim, hidden, attention_width, attention_heads, attention_dropout)
+                       if fusion == "cross_attention" else None)
+        joint = attention_width if self.fusion else embedding_dim + (hidden if self.use_gnn else 0)
         self.mlp = _mlp(joint, mlp_hidden, mlp_layers, dropout)
         self.classifier = nn.Linear(2 * (mlp_hidden if mlp_layers else joint), 1)
 
@@ -64,6 +115,8 @@ class ScRegNet(nn.Module):
 
     def node_representations(self, x: torch.Tensor, edge_index: torch.Tensor,
                              embedding: torch.Tensor | None) -> torch.Tensor:
+        if self.fusion is not None:
+            return self.fusion(embedding, self.encode_graph(x, edge_index), edge_index)
         parts = [] if embedding is None else [embedding]
         if self.use_gnn:
             parts.append(self.encode_graph(x, edge_index))

@@ -25,7 +25,7 @@ from grnlink.reproducibility import seed_everything
 from grnlink.train import data as tdata
 from grnlink.train.fit import FitOptions, GraphInputs, LabelledPairs, fit, predict, tune
 from grnlink.train.metrics import auprc, auroc
-from grnlink.train.models import ENCODERS, GENELink, ScRegNet
+from grnlink.train.models import ENCODERS, FUSIONS, GENELink, ScRegNet
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,7 @@ class Variant:
     perturbation: str = "none"
     perturbation_ratio: float = 0.2
     noise: bool = False
+    fusion: str = "concat"
 
     def __post_init__(self) -> None:
         if self.model not in TRAINED_MODELS + BASELINE_MODELS:
@@ -59,6 +60,10 @@ class Variant:
             raise ValueError(f"variant {self.name}: unknown perturbation {self.perturbation!r}")
         if self.model == "scregnet" and self.encoder == "none" and not self.embedding:
             raise ValueError(f"variant {self.name}: scRegNet without GNN needs the embedding")
+        if self.fusion not in FUSIONS:
+            raise ValueError(f"variant {self.name}: unknown fusion {self.fusion!r}")
+        if self.fusion == "cross_attention" and (self.encoder == "none" or not self.embedding):
+            raise ValueError(f"variant {self.name}: cross-attention fusion needs the GNN and the embedding")
 
     @classmethod
     def from_config(cls, entry: dict[str, Any]) -> Variant:
@@ -80,6 +85,9 @@ class Settings:
     mlp_hidden: int = 128
     dropout: float = 0.2
     heads: int = 4
+    attention_width: int = 128
+    attention_heads: int = 4
+    attention_dropout: float = 0.1
     fit: FitOptions = field(default_factory=FitOptions)
     genelink_fit: FitOptions = field(default_factory=lambda: FitOptions(lr=3e-3, lr_decay=0.99))
     optuna_trials: int = 0
@@ -89,7 +97,8 @@ class Settings:
         fit_keys = {f.name for f in fields(FitOptions)}
         fit_options = FitOptions(**{k: cfg[k] for k in fit_keys if k in cfg})
         genelink = replace(fit_options, lr=cfg.get("genelink_lr", 3e-3), lr_decay=cfg.get("genelink_lr_decay", 0.99))
-        model_keys = {"hidden", "gnn_layers", "mlp_layers", "mlp_hidden", "dropout", "heads"}
+        model_keys = {"hidden", "gnn_layers", "mlp_layers", "mlp_hidden", "dropout", "heads", "attention_width",
+                      "attention_heads", "attention_dropout"}
         trials = cfg.get("optuna_trials", 0) if cfg.get("optuna", False) else 0
         return cls(**{k: cfg[k] for k in model_keys if k in cfg}, fit=fit_options, genelink_fit=genelink,
                    optuna_trials=trials)
@@ -148,8 +157,10 @@ def _build(variant: Variant, settings: Settings, n_features: int, embedding_dim:
     if variant.model == "genelink":
         return GENELink(n_features)
     kwargs = {"hidden": settings.hidden, "gnn_layers": settings.gnn_layers, "mlp_layers": settings.mlp_layers,
-              "mlp_hidden": settings.mlp_hidden, "dropout": settings.dropout, "heads": settings.heads, **overrides}
-    return ScRegNet(n_features, embedding_dim=embedding_dim, encoder=variant.encoder, **kwargs)
+              "mlp_hidden": settings.mlp_hidden, "dropout": settings.dropout, "heads": settings.heads,
+              "attention_width": settings.attention_width, "attention_heads": settings.attention_heads,
+              "attention_dropout": settings.attention_dropout, **overrides}
+    return ScRegNet(n_features, embedding_dim=embedding_dim, encoder=variant.encoder, fusion=variant.fusion, **kwargs)
 
 
 def _model_inputs(inputs: RunInputs, variant: Variant, labels: np.ndarray
