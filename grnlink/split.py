@@ -8,8 +8,9 @@ when n >= 2), validation round(0.10 n), train the rest; a single positive goes t
 test at random (BEELINE.md).
 
 `check_split` verifies a split: no (TF, target) pair twice, every TF with targets in train
-and test, the positives equal to the network, per-TF sizes within the rounding of the
-fractions and, for BEELINE datasets, the published numbers of TFs, genes and density.
+and test, the positives equal to the network, every other gene a candidate, per-TF sizes
+within the rounding of the fractions. `check_published` compares a BEELINE dataset's TFs
+with targets, network genes and density with BEELINE's table.
 """
 
 from __future__ import annotations

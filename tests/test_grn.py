@@ -324,3 +324,11 @@ def test_binarise_leaves_a_constant_regulon_off():
     active, thresholds = binarise(auc, seed=0)
     assert not active["A(+)"].any()
     assert active["B(+)"].iloc[25:].all() and not active["B(+)"].iloc[:25].any()
+
+
+def test_paired_data_without_a_motif_table_says_what_to_give(tiny):
+    rna, atac = tiny
+    atac = atac.copy()
+    del atac.uns["motif_hits"]
+    with pytest.raises(InputError, match=r"tiny\.h5mu: atac\.uns has no 'motif_hits'.*grn\.genome_fasta"):
+        celltype_grn(rna, atac, "CT1", FAST, "tiny.h5mu")

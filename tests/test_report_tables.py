@@ -10,6 +10,7 @@ from grnlink.report.tables import (
     format_mean_sd,
     gene_set_groups,
     gene_set_size,
+    markdown_table,
     paper_table,
     read_metrics,
     write_paper_tables,
@@ -95,6 +96,18 @@ def test_variant_labels_are_built_from_the_variant_fields():
     assert variant_label({"name": "x", "perturbation": "prior", "perturbation_ratio": 0.5}) == (
         "scRegNet + GRN-prior edges (50%)")
     assert variant_label({"name": "x", "model": "pearson"}) == "|Pearson|"
+    assert variant_label({"name": "x", "fusion": "cross_attention"}) == "scRegNet, cross-attention fusion"
+
+
+def test_cross_attention_variant_is_not_the_full_model():
+    roles = variant_roles([{"name": "xattn", "fusion": "cross_attention"}, {"name": "plain"}])
+    assert roles.full_model == "plain" and roles.labels["xattn"] != roles.labels["plain"]
+
+
+def test_markdown_escapes_pipes_in_labels():
+    table = paper_table(two_seed_metrics(), ["d1"], {"full": "|Pearson|"})
+    row = [line for line in markdown_table(table, "note").splitlines() if "Pearson" in line][0]
+    assert row.startswith("| \\|Pearson\\| | ") and row.count(" | ") == 2
 
 
 def test_roles_follow_the_configured_variants():

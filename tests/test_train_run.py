@@ -165,3 +165,20 @@ def test_without_validation_pairs_training_runs_all_epochs(inputs):
     no_validation = RunInputs(genes=inputs.genes, split=inputs.split[inputs.split["part"] != "validation"])
     row = run_variant(no_validation, Variant(name="v", embedding=False), FAST, 0, [], 0, 1).metrics.iloc[0]
     assert row["epochs"] == FAST.fit.epochs and np.isnan(row["val_auroc"]) and row["test_auroc"] > 0.5
+
+
+def test_cross_attention_fusion_variant_trains(inputs):
+    variant = Variant(name="xattn", fusion="cross_attention")
+    row = run_variant(inputs, variant, FAST, 0, [], 0, 1).metrics.iloc[0]
+    assert row["test_auroc"] > 0.7
+    with pytest.raises(ValueError, match="needs the GNN and the embedding"):
+        Variant(name="bad", fusion="cross_attention", embedding=False)
+
+
+def test_optuna_tunes_on_validation_within_the_published_space(inputs):
+    settings = Settings.from_config({"optuna": True, "optuna_trials": 2, "epochs": 3, "patience": 2, "hidden": 8})
+    result = run_variant(inputs, Variant(name="tuned", embedding=False), settings, 0, [], 0, 1)
+    tuned = result.tuned
+    assert set(tuned) == {"gnn_layers", "mlp_layers", "hidden", "dropout", "lr", "optimizer"}
+    assert 1 <= tuned["gnn_layers"] <= 6 and 4 <= tuned["hidden"] <= 256 and 1e-5 <= tuned["lr"] <= 1e-2
+    assert np.isfinite(result.metrics.iloc[0]["test_auroc"])

@@ -65,16 +65,19 @@ def celltype_grn(
     genes, tfs = benchmark_genes(rna), benchmark_tfs(rna)
     if not tfs:
         raise InputError(source, "no TF among the benchmark genes (rna.var is_tf & selected)")
+    support = None
+    if atac is not None:  # ATAC first: bad ATAC input fails before the long regressions
+        if motif_hits is None and "motif_hits" not in atac.uns:
+            raise InputError(source, "atac.uns has no 'motif_hits': give a table (grn.motif_hits) or a genome FASTA "
+                                     "to scan (grn.genome_fasta) for this dataset")
+        hits = motif_hits if motif_hits is not None else atac_lib.check_motif_hits(atac.uns["motif_hits"], source)
+        support = atac_support(rna, atac, mask, hits, settings, source)
     expression = dense(rna[mask, genes].X)
     log.info("%s: GRNBoost2 on %d cells, %d TFs, %d targets", cell_type, mask.sum(), len(tfs), len(genes))
     links = infer_links(
         expression, genes, tfs, genes, settings.boosting(), n_jobs=n_jobs,
         scheduler_address=settings.scheduler_address,
     )
-    support = None
-    if atac is not None:
-        hits = motif_hits if motif_hits is not None else atac_lib.check_motif_hits(atac.uns["motif_hits"], source)
-        support = atac_support(rna, atac, mask, hits, settings, source)
     return edge_table(links, support, expression, genes, settings.atac_weight)
 
 

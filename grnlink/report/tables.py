@@ -123,12 +123,19 @@ def seed_count_note(metrics: pd.DataFrame, datasets: Sequence[str]) -> str:
     return f"Test-split AUROC and AUPRC (average precision), mean ± sd over {seeds}, clean labels."
 
 
+def _markdown_cell(value: object) -> str:
+    return str(value).replace("|", "\\|")  # a bare pipe would end the cell (|Pearson|)
+
+
 def markdown_table(table: pd.DataFrame, note: str) -> str:
     """A GitHub-flavoured Markdown table with the index as first column, then the note."""
     header = [table.index.name or ""] + list(table.columns)
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + [":---:"] * len(table.columns)) + "|"]
+    lines = [
+        "| " + " | ".join(map(_markdown_cell, header)) + " |",
+        "|" + "|".join(["---"] + [":---:"] * len(table.columns)) + "|",
+    ]
     for label, row in table.iterrows():
-        lines.append("| " + " | ".join([str(label), *map(str, row)]) + " |")
+        lines.append("| " + " | ".join(_markdown_cell(v) for v in [label, *row]) + " |")
     return "\n".join(lines) + f"\n\n{note}\n"
 
 
