@@ -69,7 +69,6 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     settings = Settings.from_config({})
-    rows = []
     for name in args.datasets:
         rna = read_genelink(ROOT / "resources" / "beeline" / name / "TFs+500", name)
         genes = benchmark_genes(rna)
@@ -77,6 +76,7 @@ def main() -> None:
         gene_data = tdata.GeneData(genes=genes, tfs=benchmark_tfs(rna),
                                    features=tdata.expression_features(rna, genes), embedding=embedding)
         baseline = pearson_table(genes, gene_data.tfs, gene_data.features)
+        rows = []
         for seed in range(args.seeds):
             split = tdata.index_split(hard_negative_split(genes, training_network(rna), seed), genes)
             inputs = RunInputs(genes=gene_data, split=split, baseline_scores=baseline)
@@ -87,14 +87,20 @@ def main() -> None:
                 m = metrics.iloc[0]
                 print(f"{name} seed {seed} {key}: val {m.val_auroc:.3f} test {m.test_auroc:.3f} "
                       f"{m.wall_s:.1f} s", flush=True)
-    new = pd.concat(rows, ignore_index=True)
+        runs = merge_runs(pd.concat(rows, ignore_index=True))  # saved per dataset: a long call can be cut short
+        update_section("Link prediction accuracy (issue 7)", summary(runs, bool(args.embeddings)),
+                       command=" ".join(["python", "bench/accuracy_bench.py", *sys.argv[1:]]))
+
+
+def merge_runs(new: pd.DataFrame) -> pd.DataFrame:
+    """Replace the (dataset, variant, seed) rows of bench/accuracy_runs.tsv by `new`; return all."""
     if RUNS.exists():
         old = pd.read_csv(RUNS, sep="\t")
-        keep = ~old.set_index(["dataset", "variant", "seed"]).index.isin(new.set_index(["dataset", "variant", "seed"]).index)
+        key = ["dataset", "variant", "seed"]
+        keep = ~old.set_index(key).index.isin(new.set_index(key).index)
         new = pd.concat([old[keep], new], ignore_index=True)
     new.to_csv(RUNS, sep="\t", index=False)
-    update_section("Link prediction accuracy (issue 7)", summary(new, bool(args.embeddings)),
-                   command=" ".join(["python", "bench/accuracy_bench.py", *sys.argv[1:]]))
+    return new
 
 
 def summary(runs: pd.DataFrame, with_embedding: bool) -> str:
@@ -109,12 +115,17 @@ def summary(runs: pd.DataFrame, with_embedding: bool) -> str:
     for label, numbers in PUBLISHED.items():
         auroc.loc[label] = {d: f"{v[0]:.2f}" for d, v in numbers.items()}
         auprc.loc[label] = {d: f"{v[1]:.2f}" for d, v in numbers.items()}
+    reference = "scregnet" if "scregnet" in set(runs["variant"]) else "scregnet_no_embedding"
+    paired = runs.pivot_table(index=["dataset", "seed"], columns="variant", values="test_auroc")
+    deltas = paired.sub(paired[reference], axis=0).groupby("dataset").mean().T.drop(index=reference)
     note = ("" if with_embedding else
             "The foundation-model embedding was not part of this call; variants with it appear once "
             "the embed stage's embeddings were passed with --embeddings.\n\n")
     return (f"Test AUROC, mean (sd) over seeds, GENELink hard-negative split (67/10/23 per TF), train-stage "
             f"default settings; model choice and early stopping on validation only.\n\n{note}"
             f"### Test AUROC\n\n{auroc.to_markdown()}\n\n### Test AUPRC (average precision)\n\n{auprc.to_markdown()}"
+            f"\n\n### What each variant adds: mean test AUROC difference to {reference}, paired by seed\n\n"
+            f"{deltas.to_markdown(floatfmt='+.3f')}"
             f"\n\n### Per variant and dataset\n\n{table.to_markdown(index=False, floatfmt='.2f')}\n")
 
 

@@ -30,8 +30,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
-from transformers import BertConfig, BertForMaskedLM
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the pipeline's embed jobs run (before torch loads)
+import torch  # noqa: E402
+from transformers import BertConfig, BertForMaskedLM  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))

@@ -21,7 +21,9 @@ from grnlink.embed.checkpoint import (
     GENE_MEDIAN_FILE, TOKEN_DICTIONARY_FILE, load_checkpoint, model_gene_keys, read_gene_mapping,
 )
 from grnlink.embed.extract import embed_dataset, gene_embeddings, hidden_state_index, length_sorted_batches
-from grnlink.embed.pretrain import PretrainSettings, build_token_dictionary, nonzero_medians, pretrain_checkpoint
+from grnlink.embed.pretrain import (
+    PretrainSettings, build_token_dictionary, mask_tokens, nonzero_medians, pretrain_checkpoint,
+)
 from grnlink.embed.tokenizer import gene_columns, tokenize_cells
 from grnlink.errors import InputError
 
@@ -263,3 +265,14 @@ def test_schema_defaults_match_the_library_defaults():
     section: dict = {}
     validate(section, str(ROOT / "workflow" / "schemas" / "embed.schema.yaml"))
     assert PretrainSettings.from_config(section) == PretrainSettings()
+
+
+def test_masking_follows_geneformer_and_spares_special_tokens():
+    ids = torch.randint(4, 100, (64, 200))
+    ids[:, 0], ids[:, -1], ids[:, -20:-1] = 2, 3, 0  # <cls>, <eos>, padding
+    inputs, labels = mask_tokens(ids, ids >= 4, 0.15, 1, 4, 100, torch.Generator().manual_seed(0))
+    chosen = labels != -100
+    assert torch.equal(labels[chosen], ids[chosen]) and not chosen[ids < 4].any()
+    assert chosen.sum() / (ids >= 4).sum() == pytest.approx(0.15, abs=0.01)
+    assert (inputs[chosen] == 1).float().mean() == pytest.approx(0.8, abs=0.03)
+    assert torch.equal(inputs[~chosen], ids[~chosen])

@@ -1,4 +1,4 @@
-"""The grn stage inside the workflow: the tiny config's run produces every grn output."""
+"""The grn stage inside the workflow: outputs of the tiny run, the motif scan rule, config checks."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import anndata as ad
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+import yaml
+from conftest import ROOT, run_snakemake
 
 from grnlink import dataset
 
-pytestmark = pytest.mark.slow
-
-
+@pytest.mark.slow
 def test_tiny_run_has_the_grn_outputs(finished_tiny_run):
     results = finished_tiny_run / "results" / "tiny"
     rna, atac = dataset.load(results / "preprocessed.h5mu")
@@ -31,3 +31,27 @@ def test_tiny_run_has_the_grn_outputs(finished_tiny_run):
     evaluation = pd.read_csv(results / "grn" / "evaluation.tsv", sep="\t")
     assert {"split", "cell_type"} <= set(evaluation["scope"])
     assert {"pearson", "grnboost2", "atac_supported"} <= set(evaluation["network"])
+
+
+def tiny_config_with(tmp_path, grn: dict):
+    config = yaml.safe_load((ROOT / "tests" / "data" / "tiny.yaml").read_text())
+    config["grn"] = grn
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_a_genome_fasta_adds_the_motif_scan(tmp_path):
+    fasta = tmp_path / "genome.fa"
+    fasta.write_text(">chr1\nACGT\n")
+    config = tiny_config_with(tmp_path, {"genome_fasta": {"tiny": str(fasta)}})
+    result = run_snakemake(tmp_path, config, "-n", "--cores", "2", "results/tiny/grn/celltype/CT1.tsv", timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "grn_motif_scan" in result.stdout
+
+
+def test_an_out_of_range_grn_setting_is_rejected(tmp_path):
+    config = tiny_config_with(tmp_path, {"max_trees": 0})
+    result = run_snakemake(tmp_path, config, "-n", "--cores", "2", timeout=120)
+    assert result.returncode != 0
+    assert "max_trees" in result.stdout + result.stderr

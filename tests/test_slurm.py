@@ -110,6 +110,7 @@ def test_every_rule_the_profile_names_exists(tmp_path, no_site_settings):
 
 # ---- the real SLURM --------------------------------------------------------------------
 CANNOT_INSTALL = 3  # setup_slurm.sh's exit status when SLURM cannot be installed here
+RUN_TIMEOUT_S = 900
 
 
 @pytest.fixture(scope="module")
@@ -124,6 +125,27 @@ def slurm_node() -> dict[str, int]:
         ["sinfo", "--noheader", "-o", "%c %m"], capture_output=True, text=True, check=True
     ).stdout.split()[:2]
     return {"cpus": int(cpus), "mem_mb": int(memory.rstrip("+"))}
+
+
+def run_on_slurm(
+    command: list[str], workdir: Path, environment: dict[str, str], timeout: int, log_name: str
+) -> tuple[int, str]:
+    """Run Snakemake (output kept in workdir/log_name); past `timeout`: stop it, cancel its jobs, fail."""
+    log = workdir / log_name
+    with open(log, "w") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=workdir, env=environment)
+        try:
+            returncode = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.terminate()
+            process.wait(timeout=120)
+            returncode = None
+    output = log.read_text()
+    if returncode is None:
+        for run_id in re.findall(r"SLURM run ID: (\S+)", output):
+            subprocess.run(["scancel", "--name", run_id], check=False)
+        pytest.fail(f"the SLURM run did not finish within {timeout} s (jobs cancelled):\n{output[-4000:]}")
+    return returncode, output
 
 
 def slurm_command(workdir: Path, *extra: str) -> list[str]:
@@ -152,13 +174,11 @@ def slurm_run(slurm_node, tmp_path_factory):
         pytest.skip(f"the node has {slurm_node['mem_mb']} MB; the profile asks up to {largest_memory} MB")
     assert max(profile["set-threads"].values()) <= slurm_node["cpus"], "setup_slurm.sh offers too few CPUs"
     started = datetime.now() - timedelta(minutes=5)
-    run = subprocess.run(
+    returncode, output = run_on_slurm(
         slurm_command(workdir, "--max-threads", str(os.cpu_count())),
-        capture_output=True, text=True, timeout=1200, cwd=workdir,
-        env={**environment, "GRNLINK_SLURM_GPUS": "0"},
+        workdir, {**environment, "GRNLINK_SLURM_GPUS": "0"}, RUN_TIMEOUT_S, "slurm_run.out",
     )
-    (workdir / "snakemake_slurm.out").write_text(run.stdout + run.stderr)
-    return {"workdir": workdir, "run": run, "output": run.stdout + run.stderr, "started": started,
+    return {"workdir": workdir, "returncode": returncode, "output": output, "started": started,
             "environment": environment, "profile": profile}
 
 
@@ -186,7 +206,7 @@ def rule_of(comment: str) -> str:
 @pytest.mark.slurm
 def test_every_job_ran_as_a_completed_slurm_job(slurm_run):
     output = slurm_run["output"]
-    assert slurm_run["run"].returncode == 0, output[-6000:]
+    assert slurm_run["returncode"] == 0, output[-6000:]
     submitted = dict(re.findall(r"Job (\d+) has been submitted with SLURM jobid (\d+)", output))
     cluster_jobs = re.findall(r"^(?:rule|checkpoint) (\w+):$", output, re.M)
     assert cluster_jobs, "no job was run"
@@ -202,7 +222,7 @@ def test_every_job_ran_as_a_completed_slurm_job(slurm_run):
 @pytest.mark.slow
 @pytest.mark.slurm
 def test_the_slurm_run_built_the_whole_default_target(slurm_run):
-    assert slurm_run["run"].returncode == 0, slurm_run["output"][-6000:]
+    assert slurm_run["returncode"] == 0, slurm_run["output"][-6000:]
     check = run_snakemake(slurm_run["workdir"], TINY, "--dry-run", timeout=120)
     assert check.returncode == 0, check.stderr[-3000:]
     assert "Nothing to be done" in check.stdout + check.stderr
@@ -212,14 +232,12 @@ def test_the_slurm_run_built_the_whole_default_target(slurm_run):
 @pytest.mark.slurm
 def test_the_profile_submits_pretrain_with_a_gpu_request(slurm_run):
     """With the profile unchanged, pretrain's sbatch call asks --gpus=1; this node has none."""
-    assert slurm_run["run"].returncode == 0, slurm_run["output"][-6000:]
-    submit = subprocess.run(
+    assert slurm_run["returncode"] == 0, slurm_run["output"][-6000:]
+    returncode, output = run_on_slurm(
         slurm_command(slurm_run["workdir"], "--forcerun", "pretrain", "--until", "pretrain"),
-        capture_output=True, text=True, timeout=300, cwd=slurm_run["workdir"],
-        env=slurm_run["environment"],
+        slurm_run["workdir"], slurm_run["environment"], 300, "gpu_request.out",
     )
-    output = submit.stdout + submit.stderr
-    assert submit.returncode != 0, output[-3000:]
+    assert returncode != 0, output[-3000:]
     call = re.search(r"^\s*sbatch .*--comment rule_pretrain.*$", output, re.M)
     assert call, output[-3000:]
     assert "--gpus=1" in call.group(0)
@@ -231,15 +249,13 @@ def test_the_profile_submits_pretrain_with_a_gpu_request(slurm_run):
 @pytest.mark.slurm
 def test_the_documented_command_gives_grnboost2_the_profiles_cpus(slurm_run):
     """Without `--workflow-profile none`, profiles/default's `cores: 2` would cap these jobs."""
-    assert slurm_run["run"].returncode == 0, slurm_run["output"][-6000:]
+    assert slurm_run["returncode"] == 0, slurm_run["output"][-6000:]
     started = datetime.now() - timedelta(minutes=5)
-    rerun = subprocess.run(
+    returncode, output = run_on_slurm(
         slurm_command(slurm_run["workdir"], "--force", "results/tiny/grn/celltype/CT1.tsv"),
-        capture_output=True, text=True, timeout=600, cwd=slurm_run["workdir"],
-        env={**slurm_run["environment"], "GRNLINK_SLURM_GPUS": "0"},
+        slurm_run["workdir"], {**slurm_run["environment"], "GRNLINK_SLURM_GPUS": "0"}, 600, "grn_cpus.out",
     )
-    output = rerun.stdout + rerun.stderr
-    assert rerun.returncode == 0, output[-6000:]
+    assert returncode == 0, output[-6000:]
     jobs = sacct_jobs(output, started).values()
     wanted = slurm_run["profile"]["set-threads"]["grn_celltype"]
     grn_jobs = [(state, cpus) for state, comment, cpus in jobs if rule_of(comment) == "grn_celltype"]

@@ -32,6 +32,15 @@ from grnlink.reproducibility import package_versions, seed_everything
 log = logging.getLogger(__name__)
 
 
+def prefer_passive_openmp() -> None:
+    """Let idle OpenMP threads sleep instead of spinning (unless the user chose otherwise).
+
+    On a shared CPU, spinning torch threads waiting at barriers made small-model training 5x
+    slower in wall time (measured on 2 loaded cores). Takes effect only before torch is imported.
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
 def pick_device(requested: str = "auto"):
     """`cuda` when available (or asked for), else `cpu`."""
     import torch
@@ -218,6 +227,7 @@ def embed_dataset(
     threads: int = 1,
 ) -> None:
     """The `embed` rule: read the preprocessed object and the checkpoint, write the embeddings."""
+    prefer_passive_openmp()
     import torch
 
     torch.set_num_threads(max(1, threads))

@@ -24,7 +24,7 @@ import scipy.sparse as sp
 
 from grnlink.dataset import load as load_preprocessed
 from grnlink.embed.checkpoint import save_checkpoint
-from grnlink.embed.extract import expression_matrix, pad_batch, pick_device
+from grnlink.embed.extract import expression_matrix, pad_batch, pick_device, prefer_passive_openmp
 from grnlink.embed.tokenizer import CLS, EOS, MASK, PAD, TARGET_SUM, gene_columns, tokenize_cells
 from grnlink.reproducibility import package_versions, seed_everything
 
@@ -130,15 +130,19 @@ def _masked_lm_loss(model, ids, attention, labels):
     return loss, (logits.argmax(-1) == target).float().mean()
 
 
-def _evaluate(model, sequences, token_dictionary, settings, device, generator) -> dict[str, float]:
-    """Masked-token loss and accuracy on held-out cells (reported, never used to choose anything)."""
+def _evaluate(model, sequences, token_dictionary, settings, device) -> dict[str, float]:
+    """Masked-token loss and accuracy on held-out cells (reported, never used to choose anything).
+
+    The masks are drawn from a fixed seed, so evaluations before and after training compare alike.
+    """
     import torch
 
+    generator = torch.Generator(device=device).manual_seed(settings.seed + 1)
     model.eval()
     losses, accuracies = [], []
     with torch.inference_mode():
         for start in range(0, len(sequences), settings.batch_size):
-            ids, attention, inputs, labels = _training_batch(
+            attention, inputs, labels = _masked_batch(
                 sequences[start : start + settings.batch_size], token_dictionary, settings, device, generator)
             loss, accuracy = _masked_lm_loss(model, inputs, attention, labels)
             losses.append(loss.item())
@@ -147,7 +151,7 @@ def _evaluate(model, sequences, token_dictionary, settings, device, generator) -
     return {"loss": float(np.mean(losses)), "accuracy": float(np.mean(accuracies))}
 
 
-def _training_batch(sequences, token_dictionary, settings, device, generator):
+def _masked_batch(sequences, token_dictionary, settings, device, generator):
     import torch
 
     ids, attention = pad_batch(sequences, token_dictionary[PAD])
@@ -156,7 +160,7 @@ def _training_batch(sequences, token_dictionary, settings, device, generator):
     first_gene = len(SPECIAL_TOKENS)
     inputs, labels = mask_tokens(ids_t, ids_t >= first_gene, settings.mask_fraction, token_dictionary[MASK],
                                  first_gene, len(token_dictionary), generator)
-    return ids_t, attention_t, inputs, labels
+    return attention_t, inputs, labels
 
 
 def pretrain_model(sequences: Sequence[np.ndarray], token_dictionary: Mapping[str, int],
@@ -178,7 +182,7 @@ def pretrain_model(sequences: Sequence[np.ndarray], token_dictionary: Mapping[st
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: min((step + 1) / warmup, max(0.0, (settings.steps - step) / (settings.steps - warmup + 1))))
     use_bf16 = device.type == "cuda"
-    before = _evaluate(model, validation, token_dictionary, settings, device, generator)
+    before = _evaluate(model, validation, token_dictionary, settings, device)
     history: dict[str, Any] = {"validation_before": before, "train_loss": []}
     started = time.perf_counter()
     batch_order = np.array([], dtype=np.int64)
@@ -186,8 +190,8 @@ def pretrain_model(sequences: Sequence[np.ndarray], token_dictionary: Mapping[st
         if len(batch_order) < settings.batch_size:
             batch_order = np.concatenate([batch_order, rng.permutation(len(training))])
         batch, batch_order = batch_order[: settings.batch_size], batch_order[settings.batch_size :]
-        _, attention, inputs, labels = _training_batch([training[i] for i in batch], token_dictionary, settings,
-                                                       device, generator)
+        attention, inputs, labels = _masked_batch([training[i] for i in batch], token_dictionary, settings, device,
+                                                  generator)
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_bf16):
             loss, _ = _masked_lm_loss(model, inputs, attention, labels)
         optimizer.zero_grad(set_to_none=True)
@@ -199,7 +203,7 @@ def pretrain_model(sequences: Sequence[np.ndarray], token_dictionary: Mapping[st
         if (step + 1) % max(1, settings.steps // 10) == 0:
             log.info("step %d/%d: masked-token loss %.4f", step + 1, settings.steps, loss.item())
     history["train_seconds"] = round(time.perf_counter() - started, 2)
-    history["validation_after"] = _evaluate(model, validation, token_dictionary, settings, device, generator)
+    history["validation_after"] = _evaluate(model, validation, token_dictionary, settings, device)
     log.info("held-out masked-token loss %.4f -> %.4f, accuracy %.4f -> %.4f (%d cells)", before["loss"],
              history["validation_after"]["loss"], before["accuracy"], history["validation_after"]["accuracy"],
              len(validation))
@@ -234,6 +238,7 @@ def run_pretraining(
     threads: int = 1,
 ) -> None:
     """The `pretrain` rule: all cells of every preprocessed object -> a checkpoint directory."""
+    prefer_passive_openmp()
     import torch
 
     torch.set_num_threads(max(1, threads))

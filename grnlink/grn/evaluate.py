@@ -6,7 +6,8 @@
   all benchmark TF x gene pairs against that cell type's truth: `grnboost2` (RNA-only
   importance), `atac_supported` (the combined score, data with ATAC) and `cell_specific`
   (the share of the type's cells whose AUCell GRN holds the edge).
-Pairs a network does not score count as score 0.
+Pairs a network does not score count as score 0. Columns: `EVALUATION_COLUMNS` (`seed` is
+the split seed, -1 on `cell_type` rows; `cell_type` is `all` on `split` rows).
 """
 
 from __future__ import annotations

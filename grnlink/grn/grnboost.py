@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 
 LINK_COLUMNS = ["TF", "target", "importance"]
 BATCHES_PER_WORKER = 8
+# Starting worker processes costs seconds; below this many targets per worker one process is faster.
+MIN_TARGETS_PER_PROCESS = 50
+TARGETS_PER_DASK_TASK = 10
 
 
 @dataclass(frozen=True)
@@ -50,13 +53,15 @@ def infer_links(
     settings: GrnBoostSettings,
     n_jobs: int = 1,
     scheduler_address: str | None = None,
+    min_targets_per_process: int = MIN_TARGETS_PER_PROCESS,
 ) -> pd.DataFrame:
     """TF -> target importances (`TF, target, importance`, importance > 0) for `targets`.
 
     `expression` is cells x `genes` (dense). Each target is regressed on every TF but
     itself. With `scheduler_address` the targets run as tasks on that dask cluster,
-    otherwise on `n_jobs` local processes. Rows are sorted by target order, then by
-    decreasing importance, then TF name: the output does not depend on the scheduling.
+    otherwise on up to `n_jobs` local processes (at least `min_targets_per_process`
+    targets each). Rows are sorted by target order, then by decreasing importance, then
+    TF name: the output does not depend on the scheduling.
     """
     expression = np.asarray(expression, dtype=np.float32)
     index = {gene: i for i, gene in enumerate(genes)}
@@ -66,7 +71,11 @@ def infer_links(
     tf_matrix = np.ascontiguousarray(expression[:, [index[t] for t in tfs]])
     target_names = [t for t in targets if not (len(tfs) == 1 and t == tfs[0])]
     target_matrix = np.ascontiguousarray(expression[:, [index[t] for t in target_names]])
-    batches = _batches(len(target_names), max(1, n_jobs) * BATCHES_PER_WORKER)
+    n_jobs = max(1, min(n_jobs, len(target_names) // max(1, min_targets_per_process)))
+    if scheduler_address:  # many small tasks, so that a cluster's workers all get some
+        batches = _batches(len(target_names), -(-len(target_names) // TARGETS_PER_DASK_TASK))
+    else:
+        batches = _batches(len(target_names), n_jobs * BATCHES_PER_WORKER)
     args = [(tf_matrix, list(tfs), [target_names[i] for i in b], target_matrix[:, b], settings) for b in batches]
     if scheduler_address:
         parts = _run_on_dask(scheduler_address, args)
