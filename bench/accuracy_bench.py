@@ -66,7 +66,13 @@ def main() -> None:
     parser.add_argument("--variants", nargs="+", default=["scregnet_no_embedding", "genelink", "pearson"],
                         choices=sorted(VARIANTS))
     parser.add_argument("--embeddings", help="path pattern of embeddings.h5ad with {dataset}")
+    parser.add_argument("--summary-only", action="store_true", help="rewrite the section from accuracy_runs.tsv")
     args = parser.parse_args()
+    if args.summary_only:
+        runs = pd.read_csv(RUNS, sep="\t")
+        update_section("Link prediction accuracy (issue 7)", summary(runs, "scregnet" in set(runs["variant"])),
+                       command="python bench/accuracy_bench.py (several calls, see bench/accuracy_runs.tsv)")
+        return
     torch.set_num_threads(1)
     settings = Settings.from_config({})
     for name in args.datasets:

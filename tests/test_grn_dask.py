@@ -6,11 +6,14 @@ start one on a cluster's nodes, and compares with the same seed run in this proc
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import anndata as ad
 import numpy as np
 import pandas as pd
 import pytest
 from distributed import LocalCluster
+from distributed.diagnostics.plugin import SchedulerPlugin
 
 from grnlink.grn.celltype import celltype_grn
 from grnlink.grn.grnboost import infer_links
@@ -19,12 +22,30 @@ from grnlink.grn.settings import GrnSettings
 N_CELLS, N_TFS, N_TARGETS = 160, 4, 10
 
 
+class BatchCounter(SchedulerPlugin):
+    """Counts the GRNBoost2 batches (`infer_batch` tasks) the scheduler saw computed."""
+
+    def __init__(self) -> None:
+        self.computed = 0
+
+    def transition(self, key, start, finish, *args, **kwargs) -> None:
+        if finish == "memory" and str(key).startswith("infer_batch"):
+            self.computed += 1
+
+
+class DaskCluster(NamedTuple):
+    address: str
+    batches: BatchCounter
+
+
 @pytest.fixture(scope="module")
-def scheduler_address():
+def cluster():
     with LocalCluster(
         host="127.0.0.1", n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as cluster:
-        yield cluster.scheduler_address
+    ) as local_cluster:
+        counter = BatchCounter()
+        local_cluster.scheduler.add_plugin(counter)
+        yield DaskCluster(local_cluster.scheduler_address, counter)
 
 
 @pytest.fixture(scope="module")
@@ -40,16 +61,18 @@ def regulated_expression() -> tuple[np.ndarray, list[str], list[str]]:
     return np.hstack([tfs, targets]).astype(np.float32), genes, genes[:N_TFS]
 
 
-def test_scheduler_address_gives_the_local_network(scheduler_address, regulated_expression):
+def test_scheduler_address_gives_the_local_network(cluster, regulated_expression):
     expression, genes, tfs = regulated_expression
     settings = GrnSettings(seed=5, max_trees=120).boosting()
     local = infer_links(expression, genes, tfs, genes, settings, n_jobs=1)
-    on_dask = infer_links(expression, genes, tfs, genes, settings, scheduler_address=scheduler_address)
+    before = cluster.batches.computed
+    on_dask = infer_links(expression, genes, tfs, genes, settings, scheduler_address=cluster.address)
+    assert cluster.batches.computed > before
     assert len(local) > N_TARGETS
     pd.testing.assert_frame_equal(on_dask, local)
 
 
-def test_celltype_grn_runs_on_the_configured_scheduler(scheduler_address, regulated_expression):
+def test_celltype_grn_runs_on_the_configured_scheduler(cluster, regulated_expression):
     expression, genes, tfs = regulated_expression
     rna = ad.AnnData(
         X=expression,
@@ -57,9 +80,11 @@ def test_celltype_grn_runs_on_the_configured_scheduler(scheduler_address, regula
         var=pd.DataFrame({"is_tf": [g in tfs for g in genes], "selected": True}, index=genes),
     )
     local = celltype_grn(rna, None, "A", GrnSettings(seed=2, max_trees=120), "memory.h5ad")
+    before = cluster.batches.computed
     on_dask = celltype_grn(
-        rna, None, "A", GrnSettings(seed=2, max_trees=120, scheduler_address=scheduler_address), "memory.h5ad"
+        rna, None, "A", GrnSettings(seed=2, max_trees=120, scheduler_address=cluster.address), "memory.h5ad"
     )
+    assert cluster.batches.computed > before
     assert (local["importance"] > 0).any()
     pd.testing.assert_frame_equal(on_dask, local)
 
