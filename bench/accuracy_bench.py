@@ -122,8 +122,11 @@ def summary(runs: pd.DataFrame, with_embedding: bool) -> str:
         auroc.loc[label] = {d: f"{v[0]:.2f}" for d, v in numbers.items()}
         auprc.loc[label] = {d: f"{v[1]:.2f}" for d, v in numbers.items()}
     reference = "scregnet" if "scregnet" in set(runs["variant"]) else "scregnet_no_embedding"
-    paired = runs.pivot_table(index=["dataset", "seed"], columns="variant", values="test_auroc")
-    deltas = paired.sub(paired[reference], axis=0).groupby("dataset").mean().T.drop(index=reference)
+    deltas = "(needs runs of the reference variant)"
+    if reference in set(runs["variant"]):
+        paired = runs.pivot_table(index=["dataset", "seed"], columns="variant", values="test_auroc")
+        deltas = paired.sub(paired[reference], axis=0).groupby("dataset").mean().T.drop(index=reference)
+        deltas = deltas.to_markdown(floatfmt="+.3f")
     note = ("" if with_embedding else
             "The foundation-model embedding was not part of this call; variants with it appear once "
             "the embed stage's embeddings were passed with --embeddings.\n\n")
@@ -131,7 +134,7 @@ def summary(runs: pd.DataFrame, with_embedding: bool) -> str:
             f"default settings; model choice and early stopping on validation only.\n\n{note}"
             f"### Test AUROC\n\n{auroc.to_markdown()}\n\n### Test AUPRC (average precision)\n\n{auprc.to_markdown()}"
             f"\n\n### What each variant adds: mean test AUROC difference to {reference}, paired by seed\n\n"
-            f"{deltas.to_markdown(floatfmt='+.3f')}"
+            f"{deltas}"
             f"\n\n### Per variant and dataset\n\n{table.to_markdown(index=False, floatfmt='.2f')}\n")
 
 

@@ -62,6 +62,7 @@ DISTAL_BINS = 90
 HILL_N = 2.0
 DROPOUT_SLOPE = 4.0  # SERGIO-style logistic dropout: steep, so mostly low-expressed entries drop
 PROXIMAL_PEAK_SHARE = 0.8
+MAX_REGULATORS = 8
 RAW_FILES = (
     "rna/matrix.mtx.gz", "rna/features.tsv.gz", "rna/barcodes.tsv.gz",
     "atac/matrix.mtx.gz", "atac/features.tsv.gz", "atac/barcodes.tsv.gz",
@@ -80,6 +81,8 @@ class SimulationParams:
     n_peaks: int = 6000
     seed: int = 0
     regulators_per_target: float = 2.0
+    tf_hub_exponent: float = 1.0
+    regulator_load_spread: float = 0.8
     specific_edges_per_cell_type: float = 0.25
     decoy_motif_hits: float = 6.0
     motif_recall: float = 0.8
@@ -190,28 +193,42 @@ def _layout_genes(params: SimulationParams, rng: np.random.Generator) -> pd.Data
 
 
 def _draw_edges(params: SimulationParams, rng: np.random.Generator) -> pd.DataFrame:
-    """Signed edges tf -> target with the cell type they are active in (-1: all)."""
+    """Signed edges tf -> target with the cell type they are active in (-1: all).
+
+    Degrees are heavy-tailed as in curated networks: a TF's chance to regulate a gene
+    follows a Zipf weight (`tf_hub_exponent`; 0 = uniform), and a target's number of
+    regulators scales with a log-normal load (`regulator_load_spread`; 0 = equal).
+    """
     n_masters = max(1, params.n_tfs // 3)
     masters = np.arange(n_masters)
     layer1 = np.arange(n_masters, params.n_tfs)
     others = np.arange(params.n_tfs, params.n_genes)
     all_tfs = np.arange(params.n_tfs)
+    hub_weight = rng.permutation(np.arange(1, params.n_tfs + 1, dtype=float) ** -params.tf_hub_exponent)
+    load = rng.lognormal(0.0, params.regulator_load_spread, params.n_genes)
+    load /= load.mean()
+
+    def pick(pool: np.ndarray, k: int) -> np.ndarray:
+        weight = hub_weight[pool]
+        return rng.choice(pool, size=k, replace=False, p=weight / weight.sum())
+
     rows: list[tuple[int, int, int]] = []
     regulators: dict[int, set[int]] = {}
-    for target in np.concatenate([layer1, others]):
+    targets = np.concatenate([layer1, others])
+    for target in targets:
         pool = masters if target < params.n_tfs else all_tfs
-        k = int(np.clip(rng.poisson(params.regulators_per_target - 1) + 1, 1, min(4, len(pool))))
-        chosen = rng.choice(pool, size=k, replace=False)
+        extra = rng.poisson((params.regulators_per_target - 1) * load[target])
+        k = int(np.clip(extra + 1, 1, min(MAX_REGULATORS, len(pool))))
+        chosen = pick(pool, k)
         regulators[int(target)] = set(chosen.tolist())
         rows += [(int(tf), int(target), -1) for tf in chosen]
-    targets = np.concatenate([layer1, others])
     n_specific = max(1, int(round(params.specific_edges_per_cell_type * len(targets))))
     for c in range(params.n_cell_types):
         for target in rng.choice(targets, size=min(n_specific, len(targets)), replace=False):
             pool = masters if target < params.n_tfs else all_tfs
             free = np.setdiff1d(pool, sorted(regulators[int(target)]))
             if len(free):
-                rows.append((int(rng.choice(free)), int(target), c))
+                rows.append((int(pick(free, 1)[0]), int(target), c))
     edges = pd.DataFrame(rows, columns=["tf", "target", "cell_type"])
     # Repression is rarer than activation in most curated networks.
     edges["sign"] = np.where(rng.random(len(edges)) < 0.7, 1, -1)

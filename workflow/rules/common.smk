@@ -22,14 +22,8 @@ def cell_types(dataset):
 
 
 # ---- download --------------------------------------------------------------------------
-# validate() does not fill defaults behind a $ref: fill the downloads section's and each
-# geo dataset's from their schemas.
 import re
 
-validate(config["downloads"], "../schemas/download.schema.yaml")
-for _name in DATASETS:
-    if dataset_config(_name)["source"] == "geo":
-        validate(dataset_config(_name), "../schemas/geo.schema.yaml")
 DOWNLOADS = config["downloads"]["files"]
 ARCHIVE_SUFFIXES = (".gz", ".zip")
 
@@ -87,10 +81,6 @@ def split_file(dataset, seed):
     return f"results/{dataset}/splits/seed{seed}.tsv"
 
 
-# validate() does not fill defaults behind a $ref: fill each dataset's from its schema.
-for _dataset in DATASETS:
-    validate(config["datasets"][_dataset], "../schemas/dataset.schema.yaml")
-validate(config["split"], "../schemas/split.schema.yaml")
 SIMULATED_DATASETS = [d for d in DATASETS if dataset_config(d)["source"] == "simulate"]
 SIMULATED_PATTERN = "|".join(re.escape(d) for d in SIMULATED_DATASETS) or "NO_DATASET"
 
@@ -163,10 +153,6 @@ def grn_evaluation(dataset):
     return f"results/{dataset}/grn/evaluation.tsv"
 
 
-# validate() does not fill defaults behind a $ref: fill the grn section's from its schema.
-validate(config["grn"], "../schemas/grn.schema.yaml")
-
-
 def grn_scanned_motifs(dataset):
     return f"results/{dataset}/grn/motif_hits.tsv"
 
@@ -219,8 +205,6 @@ def grn_targets(dataset):
 
 
 # ---- embed -----------------------------------------------------------------------------
-# validate() does not fill defaults behind a $ref: fill the embed section's from its schema.
-validate(config["embed"], "../schemas/embed.schema.yaml")
 EMBED_MODEL = "results/embed/model"
 
 
@@ -250,8 +234,6 @@ def embed_pretraining_inputs():
 
 
 # ---- train -----------------------------------------------------------------------------
-# validate() does not fill defaults behind a $ref: fill the train section's from its schema.
-validate(config["train"], "../schemas/train.schema.yaml")
 METRICS_TABLE = "results/tables/metrics.tsv"
 TRAIN_VARIANTS = {variant["name"]: variant for variant in config["train"]["variants"]}
 
@@ -283,7 +265,9 @@ def train_inputs(wildcards):
     if model in ("pearson", "grnboost2"):
         inputs["baseline_scores"] = grn_baseline_scores(dataset)
     if model == "scregnet" and variant.get("perturbation") == "prior":
-        inputs["prior_tables"] = [grn_celltype(dataset, ct) for ct in cell_types(dataset)]
+        inputs["prior_tables"] = [
+            grn_celltype(dataset, ct) for ct in cell_types(dataset)
+        ]
     return inputs
 
 

@@ -5,10 +5,6 @@
 report: "../report/workflow.rst"
 
 
-# validate() does not fill defaults behind the top-level schema's $ref; this fills them.
-validate(config["report"], "../schemas/report.schema.yaml")
-
-
 rule report_tables:
     input:
         metrics=METRICS_TABLE,
