@@ -32,3 +32,14 @@ def finished_tiny_run(tmp_path_factory) -> Path:
     if result.returncode != 0:
         pytest.fail(f"the tiny pipeline run failed:\n{result.stdout[-4000:]}\n{result.stderr[-8000:]}")
     return workdir
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Small graphs train fastest on one thread (and the pipeline's jobs use one)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -7,17 +7,14 @@ import json
 import anndata as ad
 import pytest
 
-from conftest import ROOT, run_snakemake
 from grnlink.dataset import benchmark_genes, load
 from grnlink.embed.checkpoint import load_checkpoint
 
 
 @pytest.mark.slow
-def test_tiny_pretrain_and_embed(tmp_path):
+def test_tiny_pretrain_and_embed(finished_tiny_run):
+    tmp_path = finished_tiny_run
     target = "results/tiny/embed/embeddings.h5ad"
-    proc = run_snakemake(tmp_path, ROOT / "tests" / "data" / "tiny.yaml", "--cores", "2", target, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-
     rna, _ = load(tmp_path / "results" / "tiny" / "preprocessed.h5mu")
     result = ad.read_h5ad(tmp_path / target)
     assert list(result.obs_names) == benchmark_genes(rna)

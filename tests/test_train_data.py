@@ -8,13 +8,7 @@ import torch
 from grnlink.errors import InputError
 from grnlink.train import data as tdata
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Small graphs train fastest on one thread (and the pipeline's jobs use one)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 GENES = ["A", "B", "C", "D", "E"]

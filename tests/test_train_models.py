@@ -6,13 +6,7 @@ import torch
 
 from grnlink.train.models import GENELink, CrossAttentionFusion, ScRegNet
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Small graphs train fastest on one thread (and the pipeline's jobs use one)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 N_GENES, N_FEATURES, EMB_DIM = 12, 9, 5

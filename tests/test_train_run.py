@@ -14,13 +14,7 @@ from grnlink.train.fit import FitOptions
 from grnlink.train.run import (RunInputs, Settings, Variant, gather_metrics, rank_new_edges, run_to_files,
                                run_variant)
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Small graphs train fastest on one thread (and the pipeline's jobs use one)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 N_TFS, N_GENES, N_CELLS = 6, 48, 60
