@@ -16,19 +16,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from results import update_section
+from results import snakemake_job_benchmarks, update_section
 
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET_S = 15 * 60
 
 
 def per_rule_times(benchmark_dir: Path) -> pd.DataFrame:
-    rows = []
-    for path in sorted(benchmark_dir.rglob("*.tsv")):
-        bench = pd.read_csv(path, sep="\t")
-        rows.append({"rule": path.relative_to(benchmark_dir).parts[0], "job": str(path.relative_to(benchmark_dir)),
-                     "s": float(bench["s"].iloc[0]), "max_rss_mb": float(bench["max_rss"].iloc[0])})
-    jobs = pd.DataFrame(rows)
+    jobs = snakemake_job_benchmarks(benchmark_dir)
     return (jobs.groupby("rule").agg(jobs=("job", "size"), total_s=("s", "sum"), max_job_s=("s", "max"),
                                      max_rss_mb=("max_rss_mb", "max"))
             .sort_values("total_s", ascending=False).reset_index())

@@ -29,7 +29,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from results import update_section  # noqa: E402
+from results import snakemake_job_benchmarks, update_section  # noqa: E402
 
 from grnlink.grn.grnboost import GrnBoostSettings, infer_links, sort_links  # noqa: E402
 
@@ -114,15 +114,8 @@ def demo_section(workdir: Path | None) -> str:
     if workdir is None:
         workdir = Path(tempfile.mkdtemp(prefix="grnlink-grn-"))
         run_demo(workdir)
-    rows = []
-    for rule in GRN_RULES:
-        for path in sorted((workdir / "benchmarks" / rule).glob("demo*.tsv")):
-            bench = pd.read_csv(path, sep="\t")
-            rows.append({"job": f"{rule}/{path.stem}", "s": round(float(bench["s"].iloc[0]), 1),
-                         "cpu_s": round(float(bench["cpu_time"].iloc[0]), 1),
-                         "mean_load": round(float(bench["mean_load"].iloc[0]), 1),
-                         "max_rss_mb": round(float(bench["max_rss"].iloc[0]), 1)})
-    table = pd.DataFrame(rows)
+    table = snakemake_job_benchmarks(workdir / "benchmarks", GRN_RULES).drop(columns="rule").round(1)
+    table = table[table["job"].str.split("/").str[1].str.startswith("demo")]
     total = table["s"].sum()
     cell_specific = table.loc[table["job"].str.startswith("grn_cell_specific"), "max_rss_mb"].max()
     return (

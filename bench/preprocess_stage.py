@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from results import update_section
+from results import snakemake_job_benchmarks, update_section
 
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET_S = 90
@@ -34,12 +34,7 @@ def run_chain(configfile: Path, cores: int) -> tuple[float, pd.DataFrame]:
                     "--directory", str(workdir), "--configfile", str(configfile), "--cores", str(cores),
                     *targets], check=True, capture_output=True)
     wall = time.perf_counter() - start
-    rows = []
-    for path in sorted((workdir / "benchmarks").rglob("*.tsv")):
-        bench = pd.read_csv(path, sep="\t")
-        rows.append({"job": str(path.relative_to(workdir / "benchmarks")), "s": float(bench["s"].iloc[0]),
-                     "max_rss_mb": float(bench["max_rss"].iloc[0])})
-    return wall, pd.DataFrame(rows)
+    return wall, snakemake_job_benchmarks(workdir / "benchmarks")[["job", "s", "max_rss_mb"]]
 
 
 def harissa_seconds_per_cell(n_genes: int = 600, n_tfs: int = 60, cells: int = 3) -> tuple[float, float]:

@@ -14,9 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import pandas as pd
 
-from results import update_section
+from results import snakemake_job_benchmarks, update_section
 
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET_S = 30
@@ -33,12 +32,6 @@ def snakemake(workdir: Path, configfile: Path, *args: str) -> float:
     return time.perf_counter() - start
 
 
-def rule_times(benchmarks: Path) -> pd.DataFrame:
-    rows = [{"rule": rule, "job": path.stem, "s": float(pd.read_csv(path, sep="\t")["s"].iloc[0])}
-            for rule in REPORT_RULES for path in sorted((benchmarks / rule).glob("*.tsv"))]
-    return pd.DataFrame(rows)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cores", type=int, default=2)
@@ -50,7 +43,7 @@ def main() -> None:
     snakemake(workdir, config, "--cores", str(args.cores))
     stage = snakemake(workdir, config, "--cores", str(args.cores), "--forcerun", *REPORT_RULES)
     render = snakemake(workdir, config, "--report", str(workdir / "report.html"))
-    jobs = rule_times(workdir / "benchmarks")
+    jobs = snakemake_job_benchmarks(workdir / "benchmarks", REPORT_RULES)[["rule", "job", "s"]]
     verdict = "within" if stage <= BUDGET_S else "OVER"
     name = config.relative_to(ROOT) if config.is_relative_to(ROOT) else config
     body = (f"Report stage on a finished run of `{name}` (its {len(jobs)} jobs forced to rerun, "

@@ -7,7 +7,10 @@ import os
 import platform
 import re
 import sys
+from collections.abc import Iterable
 from pathlib import Path
+
+import pandas as pd
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 HEADER = "# Benchmark results\n\nEach section is rewritten by the script that produced it.\n"
@@ -34,3 +37,18 @@ def update_section(name: str, body: str, command: str | None = None) -> None:
     pattern = re.compile(rf"^## {re.escape(name)}\n.*?(?=^## |\Z)", re.S | re.M)
     text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
     RESULTS.write_text(text.rstrip() + "\n")
+
+
+def snakemake_job_benchmarks(benchmark_dir: Path, rules: Iterable[str] | None = None) -> pd.DataFrame:
+    """One row per Snakemake benchmark file `benchmark_dir/<rule>/<job>.tsv` (of `rules`, or all):
+    rule, job (`rule/job`), s, cpu_s, mean_load, max_rss_mb."""
+    rows = []
+    for path in sorted(benchmark_dir.rglob("*.tsv")):
+        rule = path.relative_to(benchmark_dir).parts[0]
+        if rules is not None and rule not in rules:
+            continue
+        bench = pd.read_csv(path, sep="\t").iloc[0]
+        rows.append({"rule": rule, "job": str(path.relative_to(benchmark_dir).with_suffix("")),
+                     "s": float(bench["s"]), "cpu_s": float(bench["cpu_time"]),
+                     "mean_load": float(bench["mean_load"]), "max_rss_mb": float(bench["max_rss"])})
+    return pd.DataFrame(rows, columns=["rule", "job", "s", "cpu_s", "mean_load", "max_rss_mb"])

@@ -76,14 +76,18 @@ def _grouped_bars(
             values = runs.loc[(runs["dataset"] == dataset) & (runs["variant"] == variant), column].dropna()
             if values.empty:
                 continue
-            x = j - 0.4 + width * (i + 0.5)
-            sd = values.std(ddof=1) if len(values) > 1 else 0.0
-            ax.bar(x, values.mean(), width * 0.9, yerr=sd, capsize=3, color=colours[variant])
-            ax.scatter(x + _spread(len(values), width * 0.5), values, **SEED_POINT)
+            _bar_with_seeds(ax, j - 0.4 + width * (i + 0.5), values, width, colours[variant])
     ax.set_xticks(range(len(datasets)), datasets)
     ax.set_xlabel("dataset")
     ax.grid(axis="y", alpha=0.3)
     ax.set_axisbelow(True)
+
+
+def _bar_with_seeds(ax: Axes, x: float, values: pd.Series, width: float, colour: str) -> None:
+    """One bar of the mean with the sd as error bar, and a dot per seed."""
+    sd = values.std(ddof=1) if len(values) > 1 else 0.0
+    ax.bar(x, values.mean(), width * 0.9, yerr=sd, capsize=3, color=colour)
+    ax.scatter(x + _spread(len(values), width * 0.5), values, **SEED_POINT)
 
 
 def ablation_figure(metrics: pd.DataFrame, variants: Sequence[str], labels: Mapping[str, str]) -> Figure:
@@ -173,10 +177,7 @@ def perturbation_figure(
                 values = deltas.loc[deltas["dataset"] == dataset, "delta"]
                 if values.empty:
                     continue
-                x = j - 0.4 + width * (i + 0.5)
-                sd = values.std(ddof=1) if len(values) > 1 else 0.0
-                ax.bar(x, values.mean(), width * 0.9, yerr=sd, capsize=3, color=colours[variant])
-                ax.scatter(x + _spread(len(values), width * 0.5), values, **SEED_POINT)
+                _bar_with_seeds(ax, j - 0.4 + width * (i + 0.5), values, width, colours[variant])
         ax.axhline(0, color="black", linewidth=0.8)
         ax.set_xticks(range(len(datasets)), datasets)
         ax.set_xlabel("dataset")
