@@ -52,6 +52,7 @@ import pandas as pd
 import scipy.io
 import scipy.sparse as sp
 
+from grnlink.config import dataclass_from_config
 from grnlink.io import atomic_path
 from grnlink.reproducibility import package_versions
 
@@ -112,8 +113,7 @@ class SimulationParams:
     @classmethod
     def from_config(cls, cfg: dict) -> SimulationParams:
         """Take the simulator's keys from a dataset's config entry, ignore the others."""
-        names = cls.__dataclass_fields__
-        return cls(**{key: value for key, value in cfg.items() if key in names})
+        return dataclass_from_config(cls, cfg)
 
 
 @dataclass

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
+from grnlink.config import dataclass_from_config
 from grnlink.grn.grnboost import GrnBoostSettings
 
 
@@ -39,8 +40,7 @@ class GrnSettings:
     @classmethod
     def from_config(cls, cfg: dict | None) -> GrnSettings:
         """Build from the config's `grn` section; workflow-only keys (threads, motif files) are ignored."""
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in (cfg or {}).items() if k in names})
+        return dataclass_from_config(cls, cfg)
 
     def boosting(self) -> GrnBoostSettings:
         return GrnBoostSettings(

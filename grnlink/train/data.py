@@ -18,12 +18,12 @@ import scipy.sparse as sp
 import torch
 from torch_geometric.utils import coalesce, remove_self_loops, to_undirected
 
+from grnlink import split as split_file
 from grnlink.errors import InputError
 from grnlink.io import read_table
 
 log = logging.getLogger(__name__)
 
-SPLIT_COLUMNS = ["TF", "Target", "label", "part"]
 SPLIT_PARTS = ("train", "validation", "test")
 BASELINE_COLUMNS = ["TF", "Target", "pearson", "grnboost2"]
 CELLTYPE_GRN_COLUMNS = ["TF", "target", "importance"]
@@ -69,7 +69,7 @@ def read_embedding(path: str | os.PathLike[str], genes: list[str]) -> np.ndarray
 
 def read_split(path: str | os.PathLike[str], genes: list[str]) -> pd.DataFrame:
     """A split file with gene indices added as `tf` and `target` columns."""
-    return index_split(read_table(path, required=SPLIT_COLUMNS, sep="\t"), genes, path)
+    return index_split(split_file.read_split(path), genes, path)
 
 
 def index_split(split: pd.DataFrame, genes: list[str], source: str | os.PathLike[str] | None = None) -> pd.DataFrame:

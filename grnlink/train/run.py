@@ -20,6 +20,7 @@ import pandas as pd
 import torch
 
 from grnlink import dataset
+from grnlink.config import dataclass_from_config
 from grnlink.errors import InputError
 from grnlink.reproducibility import seed_everything
 from grnlink.train import data as tdata
@@ -67,8 +68,7 @@ class Variant:
 
     @classmethod
     def from_config(cls, entry: dict[str, Any]) -> Variant:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in entry.items() if k in known})
+        return dataclass_from_config(cls, entry)
 
     @property
     def uses_embedding(self) -> bool:
