@@ -6,6 +6,8 @@ beside the published GENELink and scRegNet numbers. Per-run rows are kept in
 bench/accuracy_runs.tsv, so variants can be added in later calls. |Pearson| is computed
 here from the same expression (the grn stage computes it in the pipeline).
 
+    snakemake --cores 2 --configfile config/beeline_shipped.yaml \
+        results/{hHEP,mDC,mHSC-L}/embed/embeddings.h5ad
     .venv/bin/python bench/accuracy_bench.py --seeds 10 [--embeddings 'results/{dataset}/embed/embeddings.h5ad']
 """
 
@@ -37,6 +39,8 @@ PUBLISHED = {  # test AUROC / AUPRC, TFs+500, mean of 50 runs (METHODS.md)
 }
 VARIANTS = {
     "scregnet": {"name": "scregnet"},
+    "scregnet_pair_coexpression": {"name": "scregnet_pair_coexpression", "pair_coexpression": True,
+                                   "classifier_layers": 1},
     "scregnet_no_gnn": {"name": "scregnet_no_gnn", "encoder": "none"},
     "scregnet_no_embedding": {"name": "scregnet_no_embedding", "embedding": False},
     "scregnet_no_embedding_sage": {"name": "scregnet_no_embedding_sage", "embedding": False, "encoder": "sage"},

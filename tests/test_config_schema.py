@@ -18,7 +18,8 @@ def load(name: str) -> dict:
     return yaml.safe_load((ROOT / name).read_text())
 
 
-@pytest.mark.parametrize("name", ["config/config.yaml", "config/beeline.yaml", "tests/data/tiny.yaml"])
+@pytest.mark.parametrize("name", ["config/config.yaml", "config/beeline.yaml", "config/beeline_shipped.yaml",
+                                  "tests/data/tiny.yaml"])
 def test_shipped_configs_are_valid(name):
     if not (ROOT / name).exists():
         pytest.skip(f"{name} not present")

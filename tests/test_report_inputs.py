@@ -152,3 +152,12 @@ def test_metrics_out_of_range_are_rejected(tmp_path):
     write_table(metrics, tmp_path / "metrics.tsv")
     with pytest.raises(InputError, match="line 4: test_auprc 1.5 is outside"):
         read_metrics(tmp_path / "metrics.tsv")
+
+
+def test_report_variant_defaults_are_the_train_stages():
+    from dataclasses import fields
+
+    from grnlink.report.variants import VARIANT_DEFAULTS
+    from grnlink.train.run import Variant
+
+    assert VARIANT_DEFAULTS == {f.name: f.default for f in fields(Variant) if f.name != "name"}

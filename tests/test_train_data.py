@@ -110,3 +110,12 @@ def test_merge_graphs_is_a_union():
     one = tdata.undirected_graph(np.array([0]), np.array([1]), 4)
     two = tdata.undirected_graph(np.array([0, 2]), np.array([1, 3]), 4)
     assert _edge_set(tdata.merge_graphs(one, two, n_nodes=4)) == {(0, 1), (1, 0), (2, 3), (3, 2)}
+
+
+def test_pearson_matrix_matches_numpy_and_gives_zero_for_constant_genes():
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(6, 40))
+    features[5] = 3.0
+    r = tdata.pearson_matrix(features)
+    np.testing.assert_allclose(r[:5, :5], np.corrcoef(features[:5]), atol=1e-6)
+    assert np.all(r[5] == 0) and r.dtype == np.float32

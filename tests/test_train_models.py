@@ -96,3 +96,35 @@ def test_cross_attention_gradients_reach_embedding_projection_and_gnn(inputs):
 def test_cross_attention_needs_embedding_and_gnn():
     with pytest.raises(ValueError, match="needs both"):
         ScRegNet(N_FEATURES, 0, fusion="cross_attention")
+
+
+def _pair_logits(model, x, ring, embedding, n_genes=N_GENES):
+    tf = torch.arange(3).repeat_interleave(n_genes)
+    target = torch.arange(n_genes).repeat(3)
+    return model(x, ring, embedding, tf, target).reshape(3, n_genes)
+
+
+def test_linear_classifier_ranks_every_tfs_targets_alike_and_hidden_layers_do_not(inputs):
+    x, embedding, ring, _, _ = inputs
+    torch.manual_seed(0)
+    linear = ScRegNet(N_FEATURES, EMB_DIM, hidden=8, mlp_hidden=6).eval()
+    logits = _pair_logits(linear, x, ring, embedding)
+    assert torch.allclose(logits - logits[:, :1], (logits - logits[:, :1])[0].expand_as(logits), atol=1e-5)
+    hidden = ScRegNet(N_FEATURES, EMB_DIM, hidden=8, mlp_hidden=6, classifier_layers=1).eval()
+    with torch.no_grad():  # at initialisation the biases keep every hidden unit on one side of its kink
+        hidden.classifier[0][0].bias.zero_()
+    logits = _pair_logits(hidden, x, ring, embedding)
+    assert not torch.allclose(logits - logits[:, :1], (logits - logits[:, :1])[0].expand_as(logits), atol=1e-4)
+
+
+def test_pair_coexpression_joins_the_classifier_unit_scaled_and_stays_out_of_the_state(inputs):
+    x, embedding, ring, tf, target = inputs
+    coexpression = torch.corrcoef(x)
+    torch.manual_seed(0)
+    model = ScRegNet(N_FEATURES, EMB_DIM, hidden=8, mlp_hidden=6, classifier_layers=1, coexpression=coexpression).eval()
+    off_diagonal = ~torch.eye(N_GENES, dtype=torch.bool)
+    assert model.coexpression[off_diagonal].std().item() == pytest.approx(1.0, abs=1e-5)
+    assert "coexpression" not in model.state_dict()
+    before = model(x, ring, embedding, tf, target)
+    model.coexpression[tf, target] = 0.0
+    assert not torch.allclose(before, model(x, ring, embedding, tf, target))

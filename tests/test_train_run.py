@@ -80,6 +80,26 @@ def test_scregnet_learns_and_is_deterministic(inputs):
     assert first.test_scores.equals(again.test_scores)
 
 
+def test_pair_coexpression_variant_learns_and_is_deterministic(inputs):
+    variant = Variant(name="pair", pair_coexpression=True, classifier_layers=1)
+    first = run_variant(inputs, variant, FAST, seed=1, noise_levels=[], replicates=0, top_new_edges=0)
+    again = run_variant(inputs, variant, FAST, seed=1, noise_levels=[], replicates=0, top_new_edges=0)
+    assert first.metrics.iloc[0]["test_auroc"] > 0.8
+    assert first.test_scores.equals(again.test_scores)
+
+
+def test_scregnet_keys_are_refused_for_other_models():
+    with pytest.raises(ValueError, match="scRegNet keys"):
+        Variant(name="g", model="genelink", pair_coexpression=True)
+
+
+def test_edge_holdout_reaches_scregnet_but_genelink_trains_as_published():
+    settings = Settings.from_config({"edge_holdout": 0.3, "lr": 0.001})
+    assert settings.fit.edge_holdout == 0.3 and settings.fit.lr == 0.001
+    assert settings.genelink_fit.edge_holdout == 0.0
+    assert Settings().fit.edge_holdout == 0.5 and Settings().genelink_fit.edge_holdout == 0.0
+
+
 def test_test_labels_never_steer_training(inputs):
     """Flipping every test label changes the test metrics only: epochs, the chosen model and
     the validation AUROC are the same (early stopping and model choice see validation only)."""

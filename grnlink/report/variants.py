@@ -1,7 +1,8 @@
 """What each configured training variant is, for the tables' labels and the figures' roles.
 
 The variants come from the `train.variants` config list (entries with `name`, `model`,
-`encoder`, `embedding`, `perturbation`, `perturbation_ratio`, `noise`, `fusion`; see the
+`encoder`, `embedding`, `perturbation`, `perturbation_ratio`, `noise`, `fusion`,
+`classifier_layers`, `pair_coexpression`; see the
 train schema). Labels are built from those fields so that a user's own variants read well
 without extra configuration; `report.labels` overrides any of them.
 """
@@ -18,7 +19,8 @@ PERTURBATION_LABELS = {"coexpression": "co-expression edges", "prior": "GRN-prio
 # The train stage's defaults for fields a variant entry leaves out (grnlink.train.run.Variant).
 VARIANT_DEFAULTS: dict[str, Any] = {
     "model": "scregnet", "encoder": "gcn", "embedding": True, "perturbation": "none",
-    "perturbation_ratio": 0.2, "noise": False, "fusion": "concat",
+    "perturbation_ratio": 0.2, "noise": False, "fusion": "concat", "classifier_layers": 0,
+    "pair_coexpression": False,
 }
 DEFAULT_ENCODER = "gcn"
 FUSION_LABELS = {"cross_attention": "cross-attention fusion"}
@@ -55,6 +57,11 @@ def variant_label(entry: Mapping[str, Any]) -> str:
         label += " w/o embedding"
     if spec["fusion"] != VARIANT_DEFAULTS["fusion"]:
         label += f", {FUSION_LABELS.get(spec['fusion'], spec['fusion'])}"
+    if spec["pair_coexpression"]:
+        label += " + pair co-expression"
+    if spec["classifier_layers"]:
+        layers = int(spec["classifier_layers"])
+        label += f", {layers}-hidden-layer classifier"
     if spec["perturbation"] != "none":
         what = PERTURBATION_LABELS.get(spec["perturbation"], spec["perturbation"])
         label += f" + {what} ({100 * float(spec['perturbation_ratio']):g}%)"
@@ -62,8 +69,9 @@ def variant_label(entry: Mapping[str, Any]) -> str:
 
 
 def _is_plain_scregnet(spec: Mapping[str, Any]) -> bool:
-    """scRegNet as published: concatenation fusion, no edge perturbation."""
-    return spec["model"] == "scregnet" and spec["perturbation"] == "none" and spec["fusion"] == "concat"
+    """scRegNet as published: concatenation fusion, linear classifier, no edge perturbation."""
+    return (spec["model"] == "scregnet" and spec["perturbation"] == "none" and spec["fusion"] == "concat"
+            and not spec["classifier_layers"] and not spec["pair_coexpression"])
 
 
 def variant_roles(variants: Sequence[Mapping[str, Any]], label_overrides: Mapping[str, str] | None = None) -> VariantRoles:

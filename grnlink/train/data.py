@@ -141,12 +141,18 @@ def _top_new_pairs(src: np.ndarray, dst: np.ndarray, weight: np.ndarray, existin
     return src[order], dst[order]
 
 
+def pearson_matrix(features: np.ndarray) -> np.ndarray:
+    """Genes x genes Pearson r of the rows of `features` (float32; constant rows give 0)."""
+    z = zscore_rows(features).astype(np.float64)
+    return (z @ z.T / max(z.shape[1], 1)).astype(np.float32)
+
+
 def coexpression_edges(features: np.ndarray, existing: torch.Tensor, n_edges: int) -> torch.Tensor:
     """The `n_edges` gene pairs of highest |Pearson r| that are not yet edges (GRNFormer)."""
-    n_genes, n_cells = features.shape
+    n_genes = features.shape[0]
     if n_edges <= 0 or n_genes < 2:
         return torch.empty((2, 0), dtype=torch.long)
-    corr = np.abs(zscore_rows(features).astype(np.float64) @ zscore_rows(features).T.astype(np.float64)) / n_cells
+    corr = np.abs(pearson_matrix(features))
     src, dst = np.triu_indices(n_genes, k=1)
     src, dst = _top_new_pairs(src, dst, corr[src, dst], existing, n_genes, n_edges)
     return undirected_graph(src, dst, n_genes)

@@ -54,6 +54,7 @@ class FitOptions:
     batch_size: int = 65536
     lr_decay: float = 1.0
     optimizer: str = "adam"
+    edge_holdout: float = 0.5
 
 
 @dataclass
@@ -75,9 +76,30 @@ def predict(model: nn.Module, inputs: GraphInputs, tf: torch.Tensor, target: tor
     return torch.cat(scores).numpy() if scores else np.zeros(0, dtype=np.float32)
 
 
+def _pair_keys(a: torch.Tensor, b: torch.Tensor, n: int) -> torch.Tensor:
+    return torch.minimum(a, b) * n + torch.maximum(a, b)
+
+
+def hold_out_edges(inputs: GraphInputs, pairs: LabelledPairs, fraction: float,
+                   generator: torch.Generator) -> tuple[GraphInputs, LabelledPairs]:
+    """One epoch's view of the training data with `fraction` of the positive pairs withheld
+    from the graph: the GNN then sees those pairs as it sees validation and test pairs (not
+    as edges), and the loss runs over them and all negatives only."""
+    positive = torch.nonzero(pairs.label == 1).flatten()
+    held = positive[torch.rand(len(positive), generator=generator) < fraction]
+    n = inputs.x.shape[0]
+    src, dst = inputs.edge_index
+    keep_edge = ~torch.isin(_pair_keys(src, dst, n), _pair_keys(pairs.tf[held], pairs.target[held], n))
+    supervised = torch.cat([torch.nonzero(pairs.label == 0).flatten(), held])
+    return (GraphInputs(inputs.x, inputs.edge_index[:, keep_edge], inputs.embedding),
+            LabelledPairs(pairs.tf[supervised], pairs.target[supervised], pairs.label[supervised]))
+
+
 def _train_epoch(model: nn.Module, inputs: GraphInputs, pairs: LabelledPairs, optimizer: torch.optim.Optimizer,
-                 batch_size: int, generator: torch.Generator) -> float:
+                 batch_size: int, generator: torch.Generator, edge_holdout: float) -> float:
     model.train()
+    if edge_holdout > 0:
+        inputs, pairs = hold_out_edges(inputs, pairs, edge_holdout, generator)
     loss_fn = nn.BCEWithLogitsLoss()
     order = torch.randperm(len(pairs.label), generator=generator)
     total = 0.0
@@ -103,7 +125,7 @@ def fit(model: nn.Module, inputs: GraphInputs, train: LabelledPairs, validation:
     best_auroc, best_epoch, best_state = -np.inf, 0, copy.deepcopy(model.state_dict())
     epoch = 0
     for epoch in range(1, options.epochs + 1):
-        loss = _train_epoch(model, inputs, train, optimizer, options.batch_size, generator)
+        loss = _train_epoch(model, inputs, train, optimizer, options.batch_size, generator, options.edge_holdout)
         scheduler.step()
         val_auroc = auroc(validation.label.numpy(), predict(model, inputs, validation.tf, validation.target))
         if val_auroc > best_auroc or np.isnan(val_auroc):  # no validation AUROC: keep the latest

@@ -34,6 +34,12 @@ def _mlp(n_in: int, hidden: int, n_layers: int, dropout: float) -> nn.Sequential
     return nn.Sequential(*layers)
 
 
+def _unit_scale(coexpression: torch.Tensor) -> torch.Tensor:
+    """`coexpression` divided by the standard deviation of its off-diagonal entries."""
+    off_diagonal = ~torch.eye(coexpression.shape[0], dtype=torch.bool)
+    return coexpression / coexpression[off_diagonal].std().clamp_min(1e-12)
+
+
 class CrossAttentionFusion(nn.Module):
     """GRNFormer's graph topological adapter: each gene's foundation-model embedding is the
     query of a multi-head attention over the GNN representations of the gene and its graph
@@ -81,13 +87,21 @@ class ScRegNet(nn.Module):
     (GNN only). The joint representation is the concatenation of embedding and GNN output,
     or (`fusion="cross_attention"`) the embedding attending over the GNN outputs of the
     gene's neighbourhood. A shared MLP maps the TF's and the target's joint representation;
-    the two outputs are concatenated and a linear layer gives the logit.
+    the two outputs are concatenated and the paper's final fully connected network gives the
+    logit: one linear layer (`classifier_layers=0`, the public code), or hidden ReLU layers of
+    width `mlp_hidden` before it.
+
+    A single linear layer scores a pair as the sum of a TF score and a target score, so it
+    ranks every TF's candidate targets alike. Given `coexpression` (genes x genes Pearson r),
+    the pair's r and |r| join the classifier's input, scaled to unit standard deviation over
+    gene pairs; with hidden classifier layers their weight can then depend on the TF.
     """
 
     def __init__(self, n_features: int, embedding_dim: int = 0, encoder: str = "gcn", gnn_layers: int = 2,
                  hidden: int = 256, mlp_layers: int = 2, mlp_hidden: int = 128, dropout: float = 0.2,
                  heads: int = 4, fusion: str = "concat", attention_width: int = 128, attention_heads: int = 4,
-                 attention_dropout: float = 0.1):
+                 attention_dropout: float = 0.1, classifier_layers: int = 0,
+                 coexpression: torch.Tensor | None = None):
         super().__init__()
         if encoder == "none" and embedding_dim == 0:
             raise ValueError("scRegNet needs the GNN, the embedding or both")
@@ -105,7 +119,11 @@ class ScRegNet(nn.Module):
                        if fusion == "cross_attention" else None)
         joint = attention_width if self.fusion else embedding_dim + (hidden if self.use_gnn else 0)
         self.mlp = _mlp(joint, mlp_hidden, mlp_layers, dropout)
-        self.classifier = nn.Linear(2 * (mlp_hidden if mlp_layers else joint), 1)
+        self.register_buffer("coexpression", None if coexpression is None else _unit_scale(coexpression),
+                             persistent=False)
+        pair_width = 2 * (mlp_hidden if mlp_layers else joint) + (0 if coexpression is None else 2)
+        self.classifier = nn.Sequential(_mlp(pair_width, mlp_hidden, classifier_layers, dropout),
+                                        nn.Linear(mlp_hidden if classifier_layers else pair_width, 1))
 
     def encode_graph(self, x: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
         h = x
@@ -124,7 +142,11 @@ class ScRegNet(nn.Module):
 
     def score(self, z: torch.Tensor, tf: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         mapped = self.mlp(z)
-        return self.classifier(torch.cat([mapped[tf], mapped[target]], dim=1)).squeeze(1)
+        parts = [mapped[tf], mapped[target]]
+        if self.coexpression is not None:
+            r = self.coexpression[tf, target].unsqueeze(1)
+            parts += [r, r.abs()]
+        return self.classifier(torch.cat(parts, dim=1)).squeeze(1)
 
     def forward(self, x: torch.Tensor, edge_index: torch.Tensor, embedding: torch.Tensor | None,
                 tf: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

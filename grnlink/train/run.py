@@ -51,6 +51,8 @@ class Variant:
     perturbation_ratio: float = 0.2
     noise: bool = False
     fusion: str = "concat"
+    classifier_layers: int = 0
+    pair_coexpression: bool = False
 
     def __post_init__(self) -> None:
         if self.model not in TRAINED_MODELS + BASELINE_MODELS:
@@ -65,6 +67,8 @@ class Variant:
             raise ValueError(f"variant {self.name}: unknown fusion {self.fusion!r}")
         if self.fusion == "cross_attention" and (self.encoder == "none" or not self.embedding):
             raise ValueError(f"variant {self.name}: cross-attention fusion needs the GNN and the embedding")
+        if self.model != "scregnet" and (self.classifier_layers or self.pair_coexpression):
+            raise ValueError(f"variant {self.name}: classifier_layers and pair_coexpression are scRegNet keys")
 
     @classmethod
     def from_config(cls, entry: dict[str, Any]) -> Variant:
@@ -89,14 +93,15 @@ class Settings:
     attention_heads: int = 4
     attention_dropout: float = 0.1
     fit: FitOptions = field(default_factory=FitOptions)
-    genelink_fit: FitOptions = field(default_factory=lambda: FitOptions(lr=3e-3, lr_decay=0.99))
+    genelink_fit: FitOptions = field(default_factory=lambda: FitOptions(lr=3e-3, lr_decay=0.99, edge_holdout=0.0))
     optuna_trials: int = 0
 
     @classmethod
     def from_config(cls, cfg: dict[str, Any]) -> Settings:
         fit_keys = {f.name for f in fields(FitOptions)}
         fit_options = FitOptions(**{k: cfg[k] for k in fit_keys if k in cfg})
-        genelink = replace(fit_options, lr=cfg.get("genelink_lr", 3e-3), lr_decay=cfg.get("genelink_lr_decay", 0.99))
+        genelink = replace(fit_options, lr=cfg.get("genelink_lr", 3e-3), lr_decay=cfg.get("genelink_lr_decay", 0.99),
+                           edge_holdout=0.0)
         model_keys = {"hidden", "gnn_layers", "mlp_layers", "mlp_hidden", "dropout", "heads", "attention_width",
                       "attention_heads", "attention_dropout"}
         trials = cfg.get("optuna_trials", 0) if cfg.get("optuna", False) else 0
@@ -152,15 +157,18 @@ def _training_graph(inputs: RunInputs, variant: Variant, train: pd.DataFrame, la
     return tdata.merge_graphs(graph, extra, n_nodes=n_genes), tdata.n_undirected_edges(extra)
 
 
-def _build(variant: Variant, settings: Settings, n_features: int, embedding_dim: int,
-           overrides: dict[str, Any]) -> torch.nn.Module:
+def _build(variant: Variant, settings: Settings, graph_inputs: GraphInputs, overrides: dict[str, Any]) -> torch.nn.Module:
+    n_features = graph_inputs.x.shape[1]
     if variant.model == "genelink":
         return GENELink(n_features)
     kwargs = {"hidden": settings.hidden, "gnn_layers": settings.gnn_layers, "mlp_layers": settings.mlp_layers,
               "mlp_hidden": settings.mlp_hidden, "dropout": settings.dropout, "heads": settings.heads,
               "attention_width": settings.attention_width, "attention_heads": settings.attention_heads,
               "attention_dropout": settings.attention_dropout, **overrides}
-    return ScRegNet(n_features, embedding_dim=embedding_dim, encoder=variant.encoder, fusion=variant.fusion, **kwargs)
+    embedding_dim = 0 if graph_inputs.embedding is None else graph_inputs.embedding.shape[1]
+    coexpression = torch.as_tensor(tdata.pearson_matrix(graph_inputs.x.numpy())) if variant.pair_coexpression else None
+    return ScRegNet(n_features, embedding_dim=embedding_dim, encoder=variant.encoder, fusion=variant.fusion,
+                    classifier_layers=variant.classifier_layers, coexpression=coexpression, **kwargs)
 
 
 def _model_inputs(inputs: RunInputs, variant: Variant, labels: np.ndarray
@@ -181,10 +189,6 @@ def _model_inputs(inputs: RunInputs, variant: Variant, labels: np.ndarray
     return graph_inputs, train, validation, n_added
 
 
-def _embedding_dim(graph_inputs: GraphInputs) -> int:
-    return 0 if graph_inputs.embedding is None else graph_inputs.embedding.shape[1]
-
-
 def _trained_run(inputs: RunInputs, variant: Variant, settings: Settings, labels: np.ndarray, seed: int,
                  tuned: dict[str, Any]) -> tuple[dict[str, Any], Scorer]:
     graph_inputs, train, validation, n_added = _model_inputs(inputs, variant, labels)
@@ -192,7 +196,7 @@ def _trained_run(inputs: RunInputs, variant: Variant, settings: Settings, labels
     model_overrides = {k: v for k, v in tuned.items() if k not in ("lr", "optimizer")}
     options = replace(options, **{k: v for k, v in tuned.items() if k in ("lr", "optimizer")})
     seed_everything(seed)
-    model = _build(variant, settings, graph_inputs.x.shape[1], _embedding_dim(graph_inputs), model_overrides)
+    model = _build(variant, settings, graph_inputs, model_overrides)
     result = fit(model, graph_inputs, train, validation, options, seed)
 
     def scorer(tf: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -300,7 +304,7 @@ def run_variant(inputs: RunInputs, variant: Variant, settings: Settings, seed: i
 
 def _tune(inputs: RunInputs, variant: Variant, settings: Settings, labels: np.ndarray, seed: int) -> dict[str, Any]:
     graph_inputs, train, validation, _ = _model_inputs(inputs, variant, labels)
-    return tune(lambda kwargs: _build(variant, settings, graph_inputs.x.shape[1], _embedding_dim(graph_inputs), kwargs),
+    return tune(lambda kwargs: _build(variant, settings, graph_inputs, kwargs),
                 graph_inputs, train, validation, settings.fit, settings.optuna_trials, seed)
 
 
