@@ -131,7 +131,9 @@ def summary(runs: pd.DataFrame, with_embedding: bool) -> str:
         paired = runs.pivot_table(index=["dataset", "seed"], columns="variant", values="test_auroc")
         deltas = paired.sub(paired[reference], axis=0).groupby("dataset").mean().T.drop(index=reference)
         deltas = deltas.to_markdown(floatfmt="+.3f")
-    note = ("" if with_embedding else
+    note = ("Embeddings: the embed stage's defaults (a Geneformer-architecture model self-pretrained on the "
+            "three datasets' cells), made by `snakemake --cores 2 --configfile config/beeline_shipped.yaml "
+            "results/{hHEP,mDC,mHSC-L}/embed/embeddings.h5ad`.\n\n" if with_embedding else
             "The foundation-model embedding was not part of this call; variants with it appear once "
             "the embed stage's embeddings were passed with --embeddings.\n\n")
     return (f"Test AUROC, mean (sd) over seeds, GENELink hard-negative split (67/10/23 per TF), train-stage "
