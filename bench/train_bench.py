@@ -35,6 +35,8 @@ VARIANTS = {
     "scregnet_cross_attention (GCN + embedding, cross-attention)": {"name": "scregnet_cross_attention",
                                                                     "fusion": "cross_attention"},
     "scregnet_no_embedding (GCN)": {"name": "scregnet_no_embedding", "embedding": False},
+    "scregnet_pair_coexpression (GCN + embedding, 1 hidden classifier layer)": {
+        "name": "scregnet_pair_coexpression", "pair_coexpression": True, "classifier_layers": 1},
     "genelink": {"name": "genelink", "model": "genelink"},
 }
 

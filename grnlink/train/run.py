@@ -79,6 +79,10 @@ class Variant:
         return self.model == "scregnet" and self.embedding
 
 
+SCREGNET_KEYS = ("hidden", "gnn_layers", "mlp_layers", "mlp_hidden", "dropout", "heads", "attention_width",
+                 "attention_heads", "attention_dropout")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Hyper-parameters shared by the variants (the `train` config section)."""
@@ -102,11 +106,13 @@ class Settings:
         fit_options = FitOptions(**{k: cfg[k] for k in fit_keys if k in cfg})
         genelink = replace(fit_options, lr=cfg.get("genelink_lr", 3e-3), lr_decay=cfg.get("genelink_lr_decay", 0.99),
                            edge_holdout=0.0)
-        model_keys = {"hidden", "gnn_layers", "mlp_layers", "mlp_hidden", "dropout", "heads", "attention_width",
-                      "attention_heads", "attention_dropout"}
         trials = cfg.get("optuna_trials", 0) if cfg.get("optuna", False) else 0
-        return cls(**{k: cfg[k] for k in model_keys if k in cfg}, fit=fit_options, genelink_fit=genelink,
+        return cls(**{k: cfg[k] for k in SCREGNET_KEYS if k in cfg}, fit=fit_options, genelink_fit=genelink,
                    optuna_trials=trials)
+
+    def scregnet_kwargs(self) -> dict[str, Any]:
+        """The shared scRegNet hyper-parameters, as ScRegNet keyword arguments."""
+        return {k: getattr(self, k) for k in SCREGNET_KEYS}
 
 
 @dataclass
@@ -161,10 +167,7 @@ def _build(variant: Variant, settings: Settings, graph_inputs: GraphInputs, over
     n_features = graph_inputs.x.shape[1]
     if variant.model == "genelink":
         return GENELink(n_features)
-    kwargs = {"hidden": settings.hidden, "gnn_layers": settings.gnn_layers, "mlp_layers": settings.mlp_layers,
-              "mlp_hidden": settings.mlp_hidden, "dropout": settings.dropout, "heads": settings.heads,
-              "attention_width": settings.attention_width, "attention_heads": settings.attention_heads,
-              "attention_dropout": settings.attention_dropout, **overrides}
+    kwargs = {**settings.scregnet_kwargs(), **overrides}
     embedding_dim = 0 if graph_inputs.embedding is None else graph_inputs.embedding.shape[1]
     coexpression = torch.as_tensor(tdata.pearson_matrix(graph_inputs.x.numpy())) if variant.pair_coexpression else None
     return ScRegNet(n_features, embedding_dim=embedding_dim, encoder=variant.encoder, fusion=variant.fusion,
