@@ -48,7 +48,7 @@ class LabelledPairs:
 @dataclass(frozen=True)
 class FitOptions:
     epochs: int = 200
-    patience: int = 20
+    patience: int = 40
     lr: float = 1e-2
     weight_decay: float = 1e-5
     batch_size: int = 65536
