@@ -2,9 +2,9 @@
 
 The variants come from the `train.variants` config list (entries with `name`, `model`,
 `encoder`, `embedding`, `perturbation`, `perturbation_ratio`, `noise`, `fusion`,
-`classifier_layers`, `pair_coexpression`; see the
-train schema). Labels are built from those fields so that a user's own variants read well
-without extra configuration; `report.labels` overrides any of them.
+`classifier_layers`, `pair_coexpression`; see the train schema). Labels are built from
+those fields so that a user's own variants read well without extra configuration;
+`report.labels` overrides any of them.
 """
 
 from __future__ import annotations
@@ -60,8 +60,7 @@ def variant_label(entry: Mapping[str, Any]) -> str:
     if spec["pair_coexpression"]:
         label += " + pair co-expression"
     if spec["classifier_layers"]:
-        layers = int(spec["classifier_layers"])
-        label += f", {layers}-hidden-layer classifier"
+        label += f", {int(spec['classifier_layers'])}-hidden-layer classifier"
     if spec["perturbation"] != "none":
         what = PERTURBATION_LABELS.get(spec["perturbation"], spec["perturbation"])
         label += f" + {what} ({100 * float(spec['perturbation_ratio']):g}%)"

@@ -79,6 +79,12 @@ class Variant:
         return self.model == "scregnet" and self.embedding
 
 
+def genelink_fit_options(fit_options: FitOptions, lr: float = 3e-3, lr_decay: float = 0.99) -> FitOptions:
+    """GENELink's training as published (Adam at `lr`, decayed by `lr_decay` per epoch, no
+    edge hold-out); epochs, patience and batch size as for the other variants."""
+    return replace(fit_options, lr=lr, lr_decay=lr_decay, edge_holdout=0.0)
+
+
 SCREGNET_KEYS = ("hidden", "gnn_layers", "mlp_layers", "mlp_hidden", "dropout", "heads", "attention_width",
                  "attention_heads", "attention_dropout")
 
@@ -97,15 +103,15 @@ class Settings:
     attention_heads: int = 4
     attention_dropout: float = 0.1
     fit: FitOptions = field(default_factory=FitOptions)
-    genelink_fit: FitOptions = field(default_factory=lambda: FitOptions(lr=3e-3, lr_decay=0.99, edge_holdout=0.0))
+    genelink_fit: FitOptions = field(default_factory=lambda: genelink_fit_options(FitOptions()))
     optuna_trials: int = 0
 
     @classmethod
     def from_config(cls, cfg: dict[str, Any]) -> Settings:
         fit_keys = {f.name for f in fields(FitOptions)}
         fit_options = FitOptions(**{k: cfg[k] for k in fit_keys if k in cfg})
-        genelink = replace(fit_options, lr=cfg.get("genelink_lr", 3e-3), lr_decay=cfg.get("genelink_lr_decay", 0.99),
-                           edge_holdout=0.0)
+        genelink = genelink_fit_options(fit_options, **{k: cfg[f"genelink_{k}"] for k in ("lr", "lr_decay")
+                                                        if f"genelink_{k}" in cfg})
         trials = cfg.get("optuna_trials", 0) if cfg.get("optuna", False) else 0
         return cls(**{k: cfg[k] for k in SCREGNET_KEYS if k in cfg}, fit=fit_options, genelink_fit=genelink,
                    optuna_trials=trials)
