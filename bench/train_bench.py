@@ -100,7 +100,9 @@ def main() -> None:
         lines.append(f"| {r['variant']} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | {r['train_s']:.1f} | {r['epochs']} "
                      f"| {auroc} | {r['peak_rss_gib']:.2f} | {r['load_1min']:.1f} |")
     note = (f"\n\nNo embedding file was passed: the embedding variants ran on a random {args.embedding_dim}-column "
-            "embedding, for time and memory only." if random_embedding else "")
+            "embedding, for time and memory only." if random_embedding else
+            "\n\nEmbeddings: the embed stage's, made as in the accuracy section "
+            "(`snakemake --cores 2 --configfile config/beeline_shipped.yaml ...`).")
     update_section("Train stage speed (issue 7)",
                    f"One run on {DATASET} TFs+500 (seed 0, default settings, {args.threads} torch threads); "
                    f"targets: < 60 s and < 2 GiB. Other jobs shared the 2 cores (load average column), so wall "
