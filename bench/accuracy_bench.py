@@ -30,7 +30,9 @@ from grnlink.dataset import benchmark_genes, benchmark_tfs, training_network  # 
 from grnlink.genelink import read_genelink  # noqa: E402
 from grnlink.split import hard_negative_split  # noqa: E402
 from grnlink.train import data as tdata  # noqa: E402
-from grnlink.train.run import RunInputs, Settings, Variant, run_variant  # noqa: E402
+from grnlink.train.data import RunInputs  # noqa: E402
+from grnlink.train.run import run_variant  # noqa: E402
+from grnlink.train.settings import Settings, Variant  # noqa: E402
 
 DATASETS = ("hHEP", "mDC", "mHSC-L")
 PUBLISHED = {  # test AUROC / AUPRC, TFs+500, mean of 50 runs (METHODS.md)

@@ -20,7 +20,7 @@ from results import snakemake_job_benchmarks, update_section
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET_S = 30
 REPORT_RULES = ["report_tables", "report_ablation", "report_label_noise", "report_edge_perturbation",
-                "report_grn_evaluation", "report_pr_curves", "report_run_info"]
+                "report_lift_over_degree", "report_grn_evaluation", "report_pr_curves", "report_run_info"]
 
 
 def snakemake(workdir: Path, configfile: Path, *args: str) -> float:

@@ -50,7 +50,9 @@ def one_run(variant: dict, threads: int, embeddings: str | None, embedding_dim: 
     from grnlink.genelink import read_genelink
     from grnlink.split import hard_negative_split
     from grnlink.train import data as tdata
-    from grnlink.train.run import RunInputs, Settings, Variant, run_variant
+    from grnlink.train.data import RunInputs
+    from grnlink.train.run import run_variant
+    from grnlink.train.settings import Settings, Variant
 
     torch.set_num_threads(threads)
     start = time.perf_counter()

@@ -55,23 +55,35 @@ def test_wrong_type_is_rejected():
         validate(config, SCHEMA)
 
 
-def test_cli_rejects_misspelt_key_before_scheduling(tmp_path):
-    config = copy.deepcopy(load("tests/data/tiny.yaml"))
-    config["sedes"] = [1]
+def dry_run_of_tiny(tmp_path, **changes):
+    """`snakemake -n` of tests/data/tiny.yaml with top-level keys replaced; its output."""
+    config = copy.deepcopy(load("tests/data/tiny.yaml")) | changes
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump(config))
     proc = run_snakemake(tmp_path, bad, "-n", timeout=60)
     assert proc.returncode != 0
-    output = proc.stdout + proc.stderr
+    return proc.stdout + proc.stderr
+
+
+def test_cli_rejects_misspelt_key_before_scheduling(tmp_path):
+    output = dry_run_of_tiny(tmp_path, sedes=[1])
     assert "sedes" in output
     assert "Building DAG" not in output
 
 
 def test_cli_names_nested_key_of_negative_value(tmp_path):
-    config = copy.deepcopy(load("tests/data/tiny.yaml"))
-    config["seeds"] = [-2]
-    bad = tmp_path / "bad.yaml"
-    bad.write_text(yaml.safe_dump(config))
-    proc = run_snakemake(tmp_path, bad, "-n", timeout=60)
-    assert proc.returncode != 0
-    assert "invalid config: key 'seeds.0': -2 is less than the minimum of 0" in proc.stdout + proc.stderr
+    output = dry_run_of_tiny(tmp_path, seeds=[-2])
+    assert "invalid config: key 'seeds.0': -2 is less than the minimum of 0" in output
+
+
+def test_cli_rejects_an_unknown_split_protocol_before_scheduling(tmp_path):
+    output = dry_run_of_tiny(tmp_path, split={"protocols": ["genelink", "target_holdout"]})
+    assert "invalid config: key 'split.protocols.1': 'target_holdout' is not one of" in output
+
+
+def test_cli_rejects_a_holdout_without_enough_tfs_for_its_folds(tmp_path):
+    """tiny has 10 TFs: 11 folds leave a fold without a test TF."""
+    output = dry_run_of_tiny(tmp_path, split={"protocols": ["tf_holdout"], "holdout_folds": 11})
+    assert ("invalid config: key 'split.protocols': tf_holdout on dataset tiny: 10 to hold out in 11 folds"
+            in output), output[-2000:]
+    assert "datasets.tiny.n_tfs" in output and "Building DAG" not in output

@@ -10,6 +10,7 @@ from PIL import Image
 from grnlink.report import figures
 from grnlink.report.curves import candidate_pairs, celltype_truth, pr_curve
 from grnlink.report.grn_results import NETWORK_LABELS, SCOPE_TITLES, celltype_pr_curves, read_grn_evaluations
+from grnlink.report.lift import LIFT_COLUMNS, lift_over_baseline, paired_differences
 from grnlink.report.variants import variant_roles
 from grnlink.io import write_table
 
@@ -17,6 +18,8 @@ from test_report_inputs import (
     CELL_TYPES, GENES, TFS, VARIANTS, baseline_scores, celltype_grn, synthetic_evaluation, synthetic_metrics,
     synthetic_network, write_preprocessed,
 )
+
+DEGREE_LABEL = "Degree baseline (label-only)"
 
 MIN_SIDE_PX = 400
 
@@ -74,20 +77,57 @@ def metrics() -> pd.DataFrame:
     return synthetic_metrics(["hHEP", "mDC"])
 
 
-def test_ablation_figure(metrics, tmp_path):
-    roles = variant_roles(VARIANTS)
-    fig = figures.ablation_figure(metrics, roles.ablations, roles.labels)
-    labels = [t.get_text() for t in fig.legends[0].get_texts()]
-    assert labels == ["scRegNet", "scRegNet w/o GNN", "scRegNet w/o embedding"]
+@pytest.fixture(scope="module")
+def roles():
+    return variant_roles(VARIANTS)
+
+
+def legend_texts(fig) -> list[str]:
+    return [t.get_text() for t in fig.legends[0].get_texts()]
+
+
+def hatched_bars(ax) -> list:
+    return [p for p in ax.patches if p.get_hatch()]
+
+
+def dashed_lines(ax) -> list:
+    """Horizontal dashed reference lines and segments (axhline is a Line2D, hlines a collection)."""
+    lines = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+    return lines + [c for c in ax.collections if c.get_linestyle()[0][1] is not None]
+
+
+def clean_mean(metrics, variant, dataset, protocol, column="test_auroc") -> float:
+    runs = metrics[(metrics["variant"] == variant) & (metrics["dataset"] == dataset)
+                   & (metrics["protocol"] == protocol) & (metrics["noise"] == 0)]
+    return runs[column].mean()
+
+
+@pytest.mark.parametrize("protocol", ["genelink", "tf_holdout"])
+def test_ablation_figure(metrics, roles, tmp_path, protocol):
+    fig = figures.ablation_figure(metrics, roles.ablations, roles.labels, protocol=protocol, baseline=roles.degree)
+    assert legend_texts(fig) == ["scRegNet", "scRegNet w/o GNN", "scRegNet w/o embedding", DEGREE_LABEL]
     assert "AUROC" in fig.axes[0].get_ylabel() and "AUPRC" in fig.axes[1].get_ylabel()
+    assert protocol in fig.get_suptitle()
+    auroc = fig.axes[0]
+    degree_bars = hatched_bars(auroc)
+    assert len(degree_bars) == 2  # one per dataset group, the last bar of each
+    assert degree_bars[0].get_height() == pytest.approx(clean_mean(metrics, "degree", "hHEP", protocol))
+    full_bar = auroc.patches[0]  # the first bar of the first group: the full model on hHEP
+    assert full_bar.get_height() == pytest.approx(clean_mean(metrics, "scregnet", "hHEP", protocol))
     figures.save_figure(fig, tmp_path / "a.png", tmp_path / "a.svg")
     assert_readable_figure(tmp_path / "a.png", tmp_path / "a.svg")
 
 
-def test_many_datasets_stack_the_metric_panels(tmp_path):
-    many = synthetic_metrics([f"d{i}" for i in range(8)], seeds=2, replicates=1)
-    roles = variant_roles(VARIANTS)
-    fig = figures.ablation_figure(many, roles.ablations, roles.labels)
+def test_ablation_figure_without_a_degree_variant(metrics, roles):
+    fig = figures.ablation_figure(metrics, roles.ablations, roles.labels, protocol="genelink")
+    assert DEGREE_LABEL not in legend_texts(fig) and not hatched_bars(fig.axes[0])
+    with pytest.raises(ValueError, match=r"ablation figure \(degree baseline\): none of the variants \['nope'\]"):
+        figures.ablation_figure(metrics, roles.ablations, roles.labels, protocol="genelink", baseline="nope")
+
+
+def test_many_datasets_stack_the_metric_panels(roles, tmp_path):
+    many = synthetic_metrics([f"d{i}" for i in range(8)], seeds=2, replicates=1, protocols=["genelink"])
+    fig = figures.ablation_figure(many, roles.ablations, roles.labels, protocol="genelink", baseline=roles.degree)
     top, bottom = fig.axes[:2]
     assert len(top.get_xticks()) == 8 and top.get_position().y0 > bottom.get_position().y1
     width, height = fig.get_size_inches()
@@ -96,27 +136,105 @@ def test_many_datasets_stack_the_metric_panels(tmp_path):
     assert_readable_figure(tmp_path / "m.png", tmp_path / "m.svg")
 
 
-def test_label_noise_figure(metrics, tmp_path):
-    roles = variant_roles(VARIANTS)
-    fig = figures.label_noise_figure(metrics, roles.noise, roles.labels)
+def test_label_noise_figure_boxes_the_degree_baseline_when_it_has_noise_runs(metrics, roles, tmp_path):
+    fig = figures.label_noise_figure(metrics, roles.noise, roles.labels, protocol="genelink", baseline=roles.degree)
     assert len(fig.axes) == 2 * 2  # datasets x metrics
     ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
     assert ticks == ["0 (clean)", "1", "2"]
     assert fig.axes[0].get_xlabel() == "flipped training labels (%)"
+    assert legend_texts(fig) == ["scRegNet", "GENELink", DEGREE_LABEL]
+    assert len(hatched_bars(fig.axes[0])) == 3  # the degree box at each noise level
+    assert not dashed_lines(fig.axes[0])
+    assert "genelink split" in fig.get_suptitle()
     figures.save_figure(fig, tmp_path / "n.png", tmp_path / "n.svg")
     assert_readable_figure(tmp_path / "n.png", tmp_path / "n.svg")
 
 
-def test_perturbation_figure_shows_paired_differences(metrics, tmp_path):
-    deltas = figures.paired_differences(metrics[metrics["noise"] == 0], "scregnet", "coexpression", "test_auroc")
-    one = metrics[(metrics["noise"] == 0) & (metrics["dataset"] == "mDC") & (metrics["seed"] == 1)]
+def test_label_noise_figure_draws_the_clean_degree_mean_without_its_noise_runs(metrics, roles, tmp_path):
+    no_degree_noise = metrics[~((metrics["variant"] == "degree") & (metrics["noise"] > 0))]
+    fig = figures.label_noise_figure(no_degree_noise, roles.noise, roles.labels, protocol="genelink",
+                                     baseline=roles.degree)
+    assert legend_texts(fig) == ["scRegNet", "GENELink", f"{DEGREE_LABEL}: clean mean"]
+    assert not hatched_bars(fig.axes[0])
+    (line,) = dashed_lines(fig.axes[2])  # second dataset, AUROC
+    assert line.get_ydata()[0] == pytest.approx(clean_mean(metrics, "degree", "mDC", "genelink"))
+    figures.save_figure(fig, tmp_path / "n.png", tmp_path / "n.svg")
+    assert_readable_figure(tmp_path / "n.png", tmp_path / "n.svg")
+
+
+def test_label_noise_figure_of_a_protocol_without_noise_runs_fails(metrics, roles):
+    with pytest.raises(ValueError, match="label-noise figure: none of the variants"):
+        figures.label_noise_figure(metrics, roles.noise, roles.labels, protocol="tf_holdout", baseline=roles.degree)
+
+
+def test_perturbation_figure_shows_paired_differences(metrics, roles, tmp_path):
+    clean = metrics[(metrics["noise"] == 0) & (metrics["protocol"] == "genelink")]
+    deltas = paired_differences(clean, "scregnet", "coexpression", "test_auroc")
+    one = clean[(clean["dataset"] == "mDC") & (clean["seed"] == 1)]
     expected = (one.loc[one["variant"] == "coexpression", "test_auroc"].item()
                 - one.loc[one["variant"] == "scregnet", "test_auroc"].item())
     assert deltas.set_index(["dataset", "seed"]).loc[("mDC", 1), "delta"] == pytest.approx(expected)
-    roles = variant_roles(VARIANTS)
-    fig = figures.perturbation_figure(metrics, roles.full_model, roles.perturbations, roles.labels)
+    fig = figures.perturbation_figure(metrics, roles.full_model, roles.perturbations, roles.labels,
+                                      protocol="genelink", baseline=roles.degree)
+    assert legend_texts(fig) == ["scRegNet + co-expression edges (20%)", f"{DEGREE_LABEL}: mean Δ"]
+    segments = dashed_lines(fig.axes[0])
+    assert len(segments) == 2  # one across each dataset group
+    degree_delta = clean_mean(metrics, "degree", "hHEP", "genelink") - clean_mean(metrics, "scregnet", "hHEP",
+                                                                                   "genelink")
+    assert segments[0].get_segments()[0][0][1] == pytest.approx(degree_delta)
+    assert "genelink split" in fig.get_suptitle()
     figures.save_figure(fig, tmp_path / "p.png", tmp_path / "p.svg")
     assert_readable_figure(tmp_path / "p.png", tmp_path / "p.svg")
+
+
+def many_variant_lift(n_datasets: int, seeds: int) -> tuple[pd.DataFrame, dict[str, str]]:
+    """A lift table of 12 variants, some with long labels, over `n_datasets` datasets."""
+    rng = np.random.default_rng(1)
+    names = [f"v{i}" for i in range(12)]
+    labels = {n: f"scRegNet variant {i}" + (" + pair co-expression, 1-hidden-layer classifier" if i % 3 == 0 else "")
+              for i, n in enumerate(names)}
+    labels["degree"] = DEGREE_LABEL
+    rows = []
+    for d in range(n_datasets):
+        for s in range(seeds):
+            rows.append(("degree", f"d{d}", s, 0.6))
+            rows += [(n, f"d{d}", s, 0.6 + 0.02 * (i - 4) + rng.normal(0, 0.01)) for i, n in enumerate(names)]
+    metrics = pd.DataFrame(rows, columns=["variant", "dataset", "seed", "test_auroc"]).assign(
+        protocol="gene_holdout", noise=0.0, test_auprc=lambda m: m["test_auroc"] - 0.4,
+        test_auroc_per_tf=lambda m: m["test_auroc"] - 0.05)
+    return lift_over_baseline(metrics, baseline="degree", labels=labels, protocol="gene_holdout"), labels
+
+
+@pytest.mark.parametrize("n_datasets, seeds", [(1, 3), (4, 3), (2, 1)])
+def test_lift_figure_is_readable_with_many_variants(tmp_path, n_datasets, seeds):
+    lift, labels = many_variant_lift(n_datasets, seeds)
+    assert list(lift.columns) == LIFT_COLUMNS
+    fig = figures.lift_figure(lift, baseline="degree", labels=labels, protocol="gene_holdout")
+    assert len(fig.axes) == 3  # AUROC, AUPRC, per-TF AUROC
+    ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert [t.replace("\n", " ") for t in ticks] == [labels[f"v{i}"] for i in range(12)]
+    assert max(len(line) for t in ticks for line in t.splitlines()) <= figures.LABEL_WIDTH
+    assert fig.axes[2].get_title() == "test per-TF AUROC" and "Δ AUROC vs degree" in fig.axes[0].get_xlabel()
+    assert "gene_holdout split" in fig.get_suptitle() and DEGREE_LABEL in fig.get_suptitle()
+    zero = [line for line in fig.axes[0].get_lines() if list(line.get_xdata()) == [0, 0]]
+    assert zero, "the zero line is missing"
+    legend = legend_texts(fig)
+    assert legend[:n_datasets] == [f"d{d}" for d in range(n_datasets)]
+    assert ("one seed: no interval" in legend) == (seeds == 1)
+    width, height = fig.get_size_inches()
+    assert width <= 16 and height <= 16
+    figures.save_figure(fig, tmp_path / "l.png", tmp_path / "l.svg")
+    assert_readable_figure(tmp_path / "l.png", tmp_path / "l.svg")
+
+
+def test_lift_figure_draws_the_interval_of_the_table(tmp_path):
+    lift, labels = many_variant_lift(1, 3)
+    fig = figures.lift_figure(lift, baseline="degree", labels=labels, protocol="gene_holdout")
+    row = lift[(lift["variant"] == "v0") & (lift["metric"] == "test_auroc")].iloc[0]
+    bars = [c for c in fig.axes[0].collections if len(c.get_segments()) == 1
+            and c.get_segments()[0][0][1] == pytest.approx(0.0)]
+    (segment,) = [c.get_segments()[0] for c in bars]
+    assert segment[:, 0] == pytest.approx([row["ci_low"], row["ci_high"]])
 
 
 def test_grn_evaluation_figure(tmp_path):
@@ -152,4 +270,6 @@ def test_the_readability_check_rejects_a_blank_figure(tmp_path):
 
 def test_figure_without_its_variants_fails_clearly(metrics):
     with pytest.raises(ValueError, match="ablation figure: none of the variants"):
-        figures.ablation_figure(metrics, ["not_run"], {})
+        figures.ablation_figure(metrics, ["not_run"], {}, protocol="genelink")
+    with pytest.raises(ValueError, match="lift figure: the lift table is empty"):
+        figures.lift_figure(pd.DataFrame(columns=LIFT_COLUMNS), baseline="degree", labels={}, protocol="genelink")

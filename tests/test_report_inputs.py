@@ -26,30 +26,47 @@ VARIANTS = [
     {"name": "genelink", "model": "genelink", "noise": True},
     {"name": "pearson", "model": "pearson"},
     {"name": "grnboost2", "model": "grnboost2"},
+    {"name": "degree", "model": "degree", "noise": True},
 ]
 VARIANTS[0]["noise"] = True
 NOISE_LEVELS = [1.0, 2.0]
+PROTOCOLS = ["genelink", "tf_holdout"]
+NOISE_PROTOCOLS = ["genelink"]
+# Scores drop by this much per protocol, so a table that mixed protocols would show it.
+PROTOCOL_OFFSET = {"genelink": 0.0, "tf_holdout": 0.1}
 TFS = [f"TF{i}" for i in range(4)]
 GENES = TFS + [f"G{i}" for i in range(16)]
 CELL_TYPES = ["CT1", "CT2"]
 
 
-def synthetic_metrics(datasets: list[str], seeds: int = 3, replicates: int = 2, seed: int = 0) -> pd.DataFrame:
-    """One row per (dataset, variant, seed, noise, replicate), like results/tables/metrics.tsv."""
+def synthetic_metrics(datasets: list[str], seeds: int = 3, replicates: int = 2, seed: int = 0,
+                      protocols: list[str] = PROTOCOLS) -> pd.DataFrame:
+    """One row per (dataset, protocol, variant, seed, noise, replicate), like results/tables/metrics.tsv.
+
+    Label-noise runs exist in `NOISE_PROTOCOLS` only; per-TF AUPRC is missing (no TF with
+    both classes) for seed 0 of tf_holdout; EPR exceeds 1.
+    """
     rng = np.random.default_rng(seed)
     rows = []
     for ds in datasets:
-        for k, variant in enumerate(VARIANTS):
-            levels = [0.0] + (NOISE_LEVELS if variant.get("noise") else [])
-            for s in range(seeds):
-                for noise in levels:
-                    for replicate in range(replicates if noise else 1):
-                        auroc = float(np.clip(0.9 - 0.04 * k - 0.02 * noise + rng.normal(0, 0.01), 0, 1))
-                        rows.append({
-                            "dataset": ds, "variant": variant["name"], "model": variant.get("model", "scregnet"),
-                            "seed": s, "noise": noise, "replicate": replicate, "val_auroc": auroc,
-                            "test_auroc": auroc, "test_auprc": auroc - 0.3, "epochs": 10, "wall_s": 1.0,
-                        })
+        for protocol in protocols:
+            for k, variant in enumerate(VARIANTS):
+                noisy = variant.get("noise") and protocol in NOISE_PROTOCOLS
+                levels = [0.0] + (NOISE_LEVELS if noisy else [])
+                for s in range(seeds):
+                    for noise in levels:
+                        for replicate in range(replicates if noise else 1):
+                            auroc = float(np.clip(0.9 - 0.04 * k - 0.02 * noise - PROTOCOL_OFFSET.get(protocol, 0.0)
+                                                  + rng.normal(0, 0.01), 0, 1))
+                            per_tf_auprc = np.nan if (protocol == "tf_holdout" and s == 0) else auroc - 0.35
+                            rows.append({
+                                "dataset": ds, "variant": variant["name"], "model": variant.get("model", "scregnet"),
+                                "protocol": protocol, "seed": s, "noise": noise, "replicate": replicate,
+                                "epochs": 10, "best_epoch": 5, "graph_edges": 100, "added_edges": 0,
+                                "val_auroc": auroc, "val_auprc": auroc - 0.3, "test_auroc": auroc,
+                                "test_auprc": auroc - 0.3, "test_auroc_per_tf": auroc - 0.05,
+                                "test_auprc_per_tf": per_tf_auprc, "test_epr": 10 * (auroc - 0.5), "wall_s": 1.0,
+                            })
     return pd.DataFrame(rows)
 
 
@@ -110,9 +127,10 @@ def baseline_scores(seed: int = 0) -> pd.DataFrame:
                          "pearson": rng.random(len(pairs)), "grnboost2": rng.random(len(pairs))})
 
 
-def write_run_inputs(root: Path, datasets: list[str]) -> None:
-    """Everything the report rules read, in the paths of docs/ARCHITECTURE.md."""
-    write_table(synthetic_metrics(datasets), root / "results/tables/metrics.tsv")
+def write_run_inputs(root: Path, datasets: list[str], protocols: list[str] = PROTOCOLS) -> None:
+    """Everything the report rules read, in the paths of docs/ARCHITECTURE.md; metrics of
+    `protocols` (the config's `split.protocols`)."""
+    write_table(synthetic_metrics(datasets, protocols=protocols), root / "results/tables/metrics.tsv")
     for k, ds in enumerate(datasets):
         base = root / "results" / ds
         write_preprocessed(base / "preprocessed.h5mu", seed=k)
@@ -135,6 +153,8 @@ def test_synthetic_metrics_table_reads_back(tmp_path):
     metrics = read_metrics(tmp_path / "metrics.tsv")
     assert set(metrics["variant"]) == {v["name"] for v in VARIANTS}
     assert sorted(metrics["noise"].unique()) == [0.0, *NOISE_LEVELS]
+    assert sorted(metrics["protocol"].unique()) == sorted(PROTOCOLS)
+    assert metrics["test_auprc_per_tf"].isna().any() and (metrics["test_epr"] > 1).any()
 
 
 @pytest.mark.parametrize("bad, message", [("x", "'seed' is not a number"), ("", "'seed' is not a number")])
@@ -146,18 +166,39 @@ def test_metrics_with_a_bad_seed_name_file_and_line(tmp_path, bad, message):
         read_metrics(tmp_path / "metrics.tsv")
 
 
-def test_metrics_out_of_range_are_rejected(tmp_path):
+@pytest.mark.parametrize("column, value, message", [
+    ("test_auprc", 1.5, "test_auprc 1.5 is outside"),
+    ("test_auroc_per_tf", -0.1, "test_auroc_per_tf -0.1 is outside"),
+    ("test_auprc_per_tf", 1.2, "test_auprc_per_tf 1.2 is outside"),
+    ("test_epr", -1.0, "test_epr -1.0 is negative"),
+])
+def test_metrics_out_of_range_are_rejected(tmp_path, column, value, message):
     metrics = synthetic_metrics(["a"])
-    metrics.loc[2, "test_auprc"] = 1.5
+    metrics.loc[2, column] = value
     write_table(metrics, tmp_path / "metrics.tsv")
-    with pytest.raises(InputError, match="line 4: test_auprc 1.5 is outside"):
+    with pytest.raises(InputError, match=f"line 4: {message}"):
         read_metrics(tmp_path / "metrics.tsv")
 
 
-def test_report_variant_defaults_are_the_train_stages():
-    from dataclasses import fields
+def test_epr_above_one_and_missing_per_tf_scores_are_accepted(tmp_path):
+    metrics = synthetic_metrics(["a"])
+    metrics.loc[0, "test_epr"] = 25.0
+    metrics.loc[1, "test_auroc_per_tf"] = np.nan
+    write_table(metrics, tmp_path / "metrics.tsv")
+    back = read_metrics(tmp_path / "metrics.tsv")
+    assert back.loc[0, "test_epr"] == 25.0 and np.isnan(back.loc[1, "test_auroc_per_tf"])
 
-    from grnlink.report.variants import VARIANT_DEFAULTS
-    from grnlink.train.run import Variant
 
-    assert VARIANT_DEFAULTS == {f.name: f.default for f in fields(Variant) if f.name != "name"}
+@pytest.mark.parametrize("column", ["protocol", "test_auroc_per_tf", "test_auprc_per_tf", "test_epr"])
+def test_metrics_without_a_new_column_name_file_and_column(tmp_path, column):
+    write_table(synthetic_metrics(["a"]).drop(columns=column), tmp_path / "metrics.tsv")
+    with pytest.raises(InputError, match=rf"metrics.tsv: missing column\(s\) \['{column}'\]"):
+        read_metrics(tmp_path / "metrics.tsv")
+
+
+def test_metrics_with_an_empty_protocol_name_the_line(tmp_path):
+    metrics = synthetic_metrics(["a"])
+    metrics.loc[3, "protocol"] = ""
+    write_table(metrics, tmp_path / "metrics.tsv")
+    with pytest.raises(InputError, match="line 5: column 'protocol' is empty"):
+        read_metrics(tmp_path / "metrics.tsv")

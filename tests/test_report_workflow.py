@@ -14,13 +14,13 @@ from snakemake.utils import validate
 
 from conftest import ROOT, run_snakemake
 from test_report_figures import assert_readable_figure
-from test_report_inputs import NOISE_LEVELS, VARIANTS, write_run_inputs
+from test_report_inputs import NOISE_LEVELS, NOISE_PROTOCOLS, PROTOCOLS, VARIANTS, write_run_inputs
 
 from grnlink.report.tables import gene_set_groups, gene_set_size
 from grnlink.report.variants import variant_roles
 
 REPORT_RULES = ["report_tables", "report_ablation", "report_label_noise", "report_edge_perturbation",
-                "report_grn_evaluation", "report_pr_curves", "report_run_info"]
+                "report_lift_over_degree", "report_grn_evaluation", "report_pr_curves", "report_run_info"]
 RESULTS_LINE = re.compile(r"^\s*var results = (\{.*\});?\s*$", re.MULTILINE)
 
 
@@ -36,18 +36,24 @@ def expected_report_files(config: dict) -> set[str]:
     config = copy.deepcopy(config)
     validate(config, str(ROOT / "workflow/schemas/config.schema.yaml"))
     validate(config["train"], str(ROOT / "workflow/schemas/train.schema.yaml"))
+    validate(config["split"], str(ROOT / "workflow/schemas/split.schema.yaml"))
     base = "results/report"
     files = {f"{base}/run/versions.tsv", f"{base}/run/config.yaml", f"{base}/figures/grn_evaluation.png"}
     datasets = config["datasets"]
     files |= {f"{base}/figures/pr_curves_{d}.png" for d, c in datasets.items() if c["source"] == "simulate"}
     variants = config["train"].get("variants", [])
+    protocols = config["split"]["protocols"]
     if variants:
         groups = gene_set_groups({d: gene_set_size(c) for d, c in datasets.items()})
-        files |= {f"{base}/tables/link_prediction_{g}.{ext}" for g in groups for ext in ("tsv", "html")}
         roles = variant_roles(variants)
-        figures = {"ablation": roles.ablations, "edge_perturbation": roles.perturbations,
-                   "label_noise": roles.noise if config["train"].get("noise_levels") else []}
-        files |= {f"{base}/figures/{name}.png" for name, on in figures.items() if on}
+        lift = roles.degree is not None and len(variants) > 1
+        for protocol in protocols:
+            files |= {f"{base}/tables/link_prediction_{protocol}_{g}.{ext}" for g in groups for ext in ("tsv", "html")}
+            noise = config["train"].get("noise_levels") and protocol in config["train"]["noise_protocols"]
+            figures = {"ablation": roles.ablations, "edge_perturbation": roles.perturbations,
+                       "label_noise": roles.noise if noise else [], "lift_over_degree": lift}
+            files |= {f"{base}/figures/{name}_{protocol}.png" for name, on in figures.items() if on}
+            files |= {f"{base}/tables/lift_over_degree_{protocol}.tsv"} if lift else set()
     return files
 
 
@@ -72,7 +78,8 @@ def render_and_check_report(workdir: Path, configfile: Path, *args: str) -> dict
 @pytest.mark.slow
 def test_report_from_synthetic_inputs(tmp_path):
     config = yaml.safe_load((ROOT / "tests/data/tiny.yaml").read_text())
-    config["train"] = {"variants": VARIANTS, "noise_levels": NOISE_LEVELS}
+    config["train"] = {"variants": VARIANTS, "noise_levels": NOISE_LEVELS, "noise_protocols": NOISE_PROTOCOLS}
+    config["split"] = {"protocols": PROTOCOLS}
     configfile = tmp_path / "config.yaml"
     configfile.write_text(yaml.safe_dump(config))
     write_run_inputs(tmp_path, list(config["datasets"]))
@@ -81,9 +88,11 @@ def test_report_from_synthetic_inputs(tmp_path):
     run = run_snakemake(tmp_path, configfile, "--cores", "2", *allowed, timeout=300)
     assert run.returncode == 0, run.stderr[-4000:]
     results = render_and_check_report(tmp_path, configfile, *allowed)
-    table = (tmp_path / "results/report/tables/link_prediction_TFs+60.md").read_text()
-    assert "| scRegNet w/o GNN |" in table
-    assert any(path.endswith("label_noise.png") for path in results)
+    table = (tmp_path / "results/report/tables/link_prediction_tf_holdout_TFs+60.md").read_text()
+    assert "| scRegNet w/o GNN |" in table and "| Degree baseline (label-only) |" in table
+    assert any(path.endswith("label_noise_genelink.png") for path in results)
+    assert not any(path.endswith("label_noise_tf_holdout.png") for path in results)
+    assert any(path.endswith("lift_over_degree_tf_holdout.png") for path in results)
 
 
 @pytest.mark.slow

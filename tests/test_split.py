@@ -1,4 +1,5 @@
-"""The per-TF hard-negative split, its check, and the pipeline's simulate -> split chain."""
+"""The split protocols (per-TF hard-negative, held-out TFs, held-out genes), their leakage
+checks, and the pipeline's simulate -> split chain."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from conftest import ROOT, run_snakemake
 from grnlink import dataset
 from grnlink.errors import InputError
 from grnlink.genelink import read_genelink
-from grnlink.split import check_published, check_split, hard_negative_split, published_reference, read_split
+from grnlink.io import write_table
+from grnlink.split import (check_published, check_split, hard_negative_split, holdout_problems, protocol_split,
+                           published_reference, read_split, write_checked_split)
 
 BEELINE = ROOT / "resources" / "beeline"
 
@@ -96,7 +99,7 @@ def test_pipeline_simulates_preprocesses_and_splits(tmp_path):
     config["seeds"] = [0, 1]
     configfile = tmp_path / "config.yaml"
     configfile.write_text(yaml.safe_dump(config))
-    targets = [f"results/{d}/splits/seed{s}.tsv" for d in ("tiny", "mHSC-L") for s in (0, 1)]
+    targets = [f"results/{d}/splits/genelink/seed{s}.tsv" for d in ("tiny", "mHSC-L") for s in (0, 1)]
     proc = run_snakemake(tmp_path / "run", configfile, "--cores", "2", *targets, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     run = tmp_path / "run" / "results"
@@ -105,7 +108,7 @@ def test_pipeline_simulates_preprocesses_and_splits(tmp_path):
     assert atac is not None and set(rna.obs["cell_type"].cat.categories) == {"CT1", "CT2"}
     for name in ("tiny", "mHSC-L"):
         rna, _ = dataset.load(run / name / f"preprocessed.{'h5mu' if name == 'tiny' else 'h5ad'}")
-        seeds = [read_split(run / name / "splits" / f"seed{s}.tsv") for s in (0, 1)]
+        seeds = [read_split(run / name / "splits" / "genelink" / f"seed{s}.tsv") for s in (0, 1)]
         check_split(seeds[0], dataset.training_network(rna), dataset.benchmark_genes(rna))
         assert set(seeds[0]["TF"]) <= set(dataset.benchmark_tfs(rna))
         tests = [set(zip(s.loc[s["part"] == "test", "TF"], s.loc[s["part"] == "test", "Target"])) for s in seeds]
@@ -114,7 +117,6 @@ def test_pipeline_simulates_preprocesses_and_splits(tmp_path):
 
 def test_published_mismatch_stops_genelink_but_only_warns_for_geo_rebuilds(tmp_path, caplog):
     from grnlink.preprocess import preprocess_dataset
-    from grnlink.split import write_checked_split
 
     folder = BEELINE / "mDC" / "TFs+500"
     pre = tmp_path / "mDC.h5ad"
@@ -129,3 +131,144 @@ def test_published_mismatch_stops_genelink_but_only_warns_for_geo_rebuilds(tmp_p
     split = read_split(tmp_path / "lenient.tsv")
     assert (split["label"] == 1).sum() == 756
     write_checked_split(pre, 0, tmp_path / "right.tsv", reference=("mDC", 500))
+
+
+# ---- held-out protocols ------------------------------------------------------------------
+def shipped(name="mHSC-L"):
+    rna = read_genelink(BEELINE / name / "TFs+500", name)
+    return dataset.benchmark_genes(rna), dataset.training_network(rna), dataset.benchmark_tfs(rna)
+
+
+def part_set(split, part, column):
+    return set(split.loc[split["part"] == part, column])
+
+
+def first_pair_moved_to_train(split, column, gene):
+    """A copy of `split` with the first pair whose `column` is `gene` put into the train part."""
+    moved = split.copy()
+    moved.loc[moved.index[moved[column] == gene][0], "part"] = "train"
+    return moved
+
+
+def test_genelink_protocol_is_byte_identical_to_the_split_before_protocols(tmp_path):
+    """sha256 of the split files that the code before the protocols existed (commit 4ebdcb6)
+    wrote for these datasets and seeds: the default protocol must not change a byte."""
+    import hashlib
+
+    expected = {("hHEP", 0): "c4e7fc0553f5e767a7cfcfafb22537897e42eb1a0de41a3bc710983c9af5e500",
+                ("mHSC-L", 7): "09267c2bac4f48da12c55815a781e778aba2e96bfacaa920c8c5a6a50b4eebdf"}
+    for (name, seed), digest in expected.items():
+        genes, network, tfs = shipped(name)
+        write_table(protocol_split("genelink", genes, network, seed, tfs=tfs), tmp_path / "split.tsv")
+        assert hashlib.sha256((tmp_path / "split.tsv").read_bytes()).hexdigest() == digest
+
+
+def test_tf_holdout_keeps_test_tfs_out_of_training_and_validation():
+    genes, network, tfs = shipped()
+    folds = 5
+    tested = []
+    for seed in range(folds):
+        split = protocol_split("tf_holdout", genes, network, seed, tfs=tfs, folds=folds)
+        check_split(split, network, genes, protocol="tf_holdout", tfs=tfs)
+        test_tfs, val_tfs = part_set(split, "test", "TF"), part_set(split, "validation", "TF")
+        seen = split[split["part"] != "test"]
+        assert test_tfs and not test_tfs & (set(seen["TF"]) | set(seen["Target"]))
+        train = split[split["part"] == "train"]
+        assert val_tfs and not val_tfs & (set(train["TF"]) | set(train["Target"]))
+        assert (split.loc[split["TF"].isin(test_tfs), "part"] == "test").all()
+        assert (split.loc[split["part"] == "test", "label"].nunique()) == 2
+        tested += sorted(test_tfs)
+    assert sorted(tested) == sorted(network["Gene1"].unique())  # the folds test every TF once
+
+
+def test_gene_holdout_keeps_test_genes_out_of_training_and_validation():
+    genes, network, tfs = shipped()
+    folds = 4
+    tested = []
+    for seed in range(folds):
+        split = protocol_split("gene_holdout", genes, network, seed, tfs=tfs, folds=folds)
+        check_split(split, network, genes, protocol="gene_holdout", tfs=tfs)
+        held = part_set(split, "test", "Target")
+        seen = split[split["part"] != "test"]
+        assert held and not held & (set(seen["TF"]) | set(seen["Target"]))
+        assert not held & set(tfs)
+        assert (split.loc[split["Target"].isin(held), "part"] == "test").all()
+        tested += sorted(held)
+    assert sorted(tested) == sorted(set(genes) - set(tfs) - set(network["Gene1"]))
+    assert len(split) == network["Gene1"].nunique() * (len(genes) - 1)
+
+
+@pytest.mark.parametrize("protocol", ["genelink", "tf_holdout", "gene_holdout"])
+def test_protocols_are_seeded(protocol):
+    genes, network, tfs = shipped()
+    a, b, c = (protocol_split(protocol, genes, network, seed, tfs=tfs) for seed in (1, 1, 2))
+    pd.testing.assert_frame_equal(a, b)
+    assert not a.equals(c)
+
+
+def test_a_leaking_tf_holdout_split_fails_naming_the_file():
+    genes, network, tfs = shipped()
+    split = protocol_split("tf_holdout", genes, network, 0, tfs=tfs)
+    test_tf = sorted(part_set(split, "test", "TF"))[0]
+    with pytest.raises(InputError, match=f"bad.tsv: held-out TF {test_tf} has pairs in several parts"):
+        check_split(first_pair_moved_to_train(split, "TF", test_tf), network, genes, protocol="tf_holdout", tfs=tfs, source="bad.tsv")
+    train_tf = sorted(part_set(split, "train", "TF"))[0]
+    label = int((train_tf, test_tf) in set(zip(network["Gene1"], network["Gene2"])))
+    as_target = pd.concat([split, pd.DataFrame([{"TF": train_tf, "Target": test_tf, "label": label, "part": "train"}])])
+    with pytest.raises(InputError, match=f"bad.tsv: test TF {test_tf} appears as a target in the train part"):
+        check_split(as_target, network, genes, protocol="tf_holdout", tfs=tfs, source="bad.tsv")
+    with pytest.raises(InputError, match="keeps"):  # a dropped pair of a test TF
+        check_split(split.drop(split.index[split["TF"] == test_tf][0]), network, genes, protocol="tf_holdout",
+                    tfs=tfs, source="bad.tsv")
+
+
+def test_a_leaking_gene_holdout_split_fails_naming_the_file():
+    genes, network, tfs = shipped()
+    split = protocol_split("gene_holdout", genes, network, 0, tfs=tfs)
+    held = sorted(part_set(split, "test", "Target"))[0]
+    with pytest.raises(InputError, match=f"bad.tsv: test gene {held} is also a target outside the test part"):
+        check_split(first_pair_moved_to_train(split, "Target", held), network, genes, protocol="gene_holdout", tfs=tfs, source="bad.tsv")
+    tf_held = split.copy()
+    tf_gene = sorted(set(tfs) - set(network["Gene1"]))[0]
+    tf_held.loc[tf_held["Target"] == tf_gene, "part"] = "test"
+    with pytest.raises(InputError, match=f"held-out test gene {tf_gene} is a TF"):
+        check_split(tf_held, network, genes, protocol="gene_holdout", tfs=tfs, source="bad.tsv")
+
+
+def test_wrong_labels_and_a_test_part_without_positives_fail():
+    genes, network, tfs = shipped()
+    split = protocol_split("genelink", genes, network, 0, tfs=tfs)
+    flipped = split.copy()
+    flipped.loc[0, "label"] = 1 - flipped.loc[0, "label"]
+    with pytest.raises(InputError, match="s.tsv: pair .* has label"):
+        check_split(flipped, network, genes, source="s.tsv")
+    no_positive = split[~((split["part"] == "test") & (split["label"] == 1))]
+    with pytest.raises(InputError, match="test part needs positive and negative pairs"):
+        check_split(no_positive, network, genes, source="s.tsv")
+
+
+def test_too_few_tfs_for_the_folds_fail_in_the_split_job_naming_the_file(tmp_path):
+    from grnlink.preprocess import preprocess_dataset
+
+    folder = BEELINE / "mHSC-L" / "TFs+500"
+    pre = tmp_path / "mHSC-L.h5ad"
+    preprocess_dataset("mHSC-L", {"source": "genelink", "path": str(folder)},
+                       {"expression": str(folder / "BL--ExpressionData.csv")}, pre)
+    with pytest.raises(InputError, match=f"{pre}: split protocol tf_holdout: 16 to hold out in 20 folds"):
+        write_checked_split(pre, 0, tmp_path / "s.tsv", protocol="tf_holdout", folds=20)
+    assert not (tmp_path / "s.tsv").exists()
+
+
+def test_holdout_problems_name_the_config_keys():
+    datasets = {
+        "small": {"source": "simulate", "n_tfs": 4},
+        "mHSC-L": {"source": "genelink", "path": str(BEELINE / "mHSC-L" / "TFs+500")},
+        "mine": {"source": "h5ad", "path": "x.h5ad"},
+    }
+    problems = holdout_problems(datasets, ["genelink", "tf_holdout", "gene_holdout"], folds=5, validation_share=0.1)
+    assert problems == [
+        "key 'split.protocols': tf_holdout on dataset small: 4 to hold out in 5 folds leave no test fold, "
+        "validation and training part (4 TFs with targets from datasets.small.n_tfs; lower split.holdout_folds)"
+    ]
+    assert len(holdout_problems(datasets, ["tf_holdout"], folds=17, validation_share=0.1)) == 2
+    assert holdout_problems(datasets, ["genelink"], folds=15, validation_share=0.1) == []

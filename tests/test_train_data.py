@@ -7,6 +7,7 @@ import torch
 
 from grnlink.errors import InputError
 from grnlink.train import data as tdata
+from grnlink.train import graphs
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -73,9 +74,9 @@ def test_flip_labels_flips_the_requested_fraction_reproducibly():
 
 def test_positive_graph_is_undirected_without_self_loops():
     pairs = pd.DataFrame({"tf": [0, 0, 1, 2, 2], "target": [1, 2, 1, 3, 0]})
-    graph = tdata.positive_graph(pairs, np.array([1, 0, 1, 1, 1]), n_nodes=5)
+    graph = graphs.positive_graph(pairs, np.array([1, 0, 1, 1, 1]), n_nodes=5)
     assert _edge_set(graph) == {(0, 1), (1, 0), (2, 3), (3, 2), (0, 2), (2, 0)}
-    assert tdata.n_undirected_edges(graph) == 3
+    assert graphs.n_undirected_edges(graph) == 3
 
 
 def test_coexpression_edges_add_the_most_correlated_new_pairs():
@@ -88,9 +89,9 @@ def test_coexpression_edges_add_the_most_correlated_new_pairs():
         base[0] + 1.0 * rng.normal(size=50),    # gene 4 ~ gene 0 (weaker)
         rng.normal(size=50),
     ])
-    existing = tdata.undirected_graph(np.array([0]), np.array([2]), 6)
-    added = tdata.coexpression_edges(features, existing, n_edges=2)
-    assert tdata.n_undirected_edges(added) == 2
+    existing = graphs.undirected_graph(np.array([0]), np.array([2]), 6)
+    added = graphs.coexpression_edges(features, existing, n_edges=2)
+    assert graphs.n_undirected_edges(added) == 2
     assert (1, 3) in _edge_set(added)
     assert (0, 2) not in _edge_set(added)
 
@@ -100,16 +101,16 @@ def test_prior_edges_keep_the_most_important_benchmark_edges():
         pd.DataFrame({"TF": ["A", "A", "B"], "target": ["C", "X", "D"], "importance": [0.5, 9.0, 0.1]}),
         pd.DataFrame({"TF": ["A", "C"], "target": ["C", "E"], "importance": [0.05, 0.3]}),
     ]
-    existing = tdata.undirected_graph(np.array([0]), np.array([1]), 5)
-    added = tdata.prior_edges(tables, GENES, existing, n_edges=2)
+    existing = graphs.undirected_graph(np.array([0]), np.array([1]), 5)
+    added = graphs.prior_edges(tables, GENES, existing, n_edges=2)
     # A->X is outside the benchmark genes; A->C keeps its larger importance 0.5
     assert _edge_set(added) == {(0, 2), (2, 0), (2, 4), (4, 2)}
 
 
 def test_merge_graphs_is_a_union():
-    one = tdata.undirected_graph(np.array([0]), np.array([1]), 4)
-    two = tdata.undirected_graph(np.array([0, 2]), np.array([1, 3]), 4)
-    assert _edge_set(tdata.merge_graphs(one, two, n_nodes=4)) == {(0, 1), (1, 0), (2, 3), (3, 2)}
+    one = graphs.undirected_graph(np.array([0]), np.array([1]), 4)
+    two = graphs.undirected_graph(np.array([0, 2]), np.array([1, 3]), 4)
+    assert _edge_set(graphs.merge_graphs(one, two, n_nodes=4)) == {(0, 1), (1, 0), (2, 3), (3, 2)}
 
 
 def test_pearson_matrix_matches_numpy_and_gives_zero_for_constant_genes():

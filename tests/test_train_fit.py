@@ -1,9 +1,18 @@
-"""Withholding training positives from the GNN's graph (edge hold-out)."""
+"""Withholding training positives from the GNN's graph (edge hold-out); the learning rate
+decays after every optimisation step; GENELink learns through the trainer."""
 
+import logging
+
+import numpy as np
+import pytest
 import torch
+from torch.optim.optimizer import register_optimizer_step_post_hook
 
-from grnlink.train.data import undirected_graph
-from grnlink.train.fit import GraphInputs, LabelledPairs, hold_out_edges
+from grnlink.train.fit import GraphInputs, LabelledPairs, fit, hold_out_edges, predict
+from grnlink.train.graphs import undirected_graph
+from grnlink.train.metrics import auroc
+from grnlink.train.models import GENELink, ScRegNet
+from grnlink.train.settings import FitOptions
 
 
 def _training_data():
@@ -43,3 +52,72 @@ def test_hold_out_is_reproducible_for_a_seed_and_empty_at_zero():
     assert torch.equal(first[1].tf, again[1].tf)
     view, supervised = hold_out_edges(inputs, pairs, 0.0, torch.Generator().manual_seed(5))
     assert torch.equal(view.edge_index, inputs.edge_index) and int(supervised.label.sum()) == 0
+
+
+def _toy_problem(n_genes=120, n_tfs=10, n_features=16, seed=0):
+    """TFs 0..n_tfs-1 regulate exactly the targets of group 1; the features tell the groups apart."""
+    g = torch.Generator().manual_seed(seed)
+    group = torch.rand(n_genes, generator=g) < 0.5
+    x = 0.5 * torch.randn(n_genes, n_features, generator=g)
+    x[:, :4] += 2.0 * group.unsqueeze(1)
+    tf = torch.arange(n_tfs).repeat_interleave(n_genes - n_tfs)
+    target = torch.arange(n_tfs, n_genes).repeat(n_tfs)
+    label = group[target].float()
+    order = torch.randperm(len(tf), generator=g)
+    train, validation = order[:880], order[880:]
+    pairs = LabelledPairs(tf[train], target[train], label[train])
+    positive = pairs.label == 1
+    graph = undirected_graph(pairs.tf[positive].numpy(), pairs.target[positive].numpy(), n_genes)
+    return GraphInputs(x, graph, None), pairs, LabelledPairs(tf[validation], target[validation], label[validation])
+
+
+class _LearningRates:
+    """The learning rate of every optimisation step, read after the step (before the scheduler's)."""
+
+    def __enter__(self):
+        self.rates = []
+        self.handle = register_optimizer_step_post_hook(
+            lambda optimizer, args, kwargs: self.rates.append(optimizer.param_groups[0]["lr"]))
+        return self.rates
+
+    def __exit__(self, *exc):
+        self.handle.remove()
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_learning_rate_decays_after_every_step_not_every_epoch():
+    inputs, train, validation = _toy_problem()
+    torch.manual_seed(0)
+    model = GENELink(inputs.x.shape[1], hidden=(8, 8, 8), output=4)
+    options = FitOptions(epochs=3, patience=100, batch_size=256, lr=3e-3, lr_decay=0.99, edge_holdout=0.0)
+    with _LearningRates() as rates:
+        result = fit(model, inputs, train, validation, options, seed=0)
+    assert result.epochs == 3
+    steps = 3 * int(np.ceil(len(train.label) / 256))  # 880 pairs: 4 batches per epoch
+    assert rates == pytest.approx([3e-3 * 0.99 ** k for k in range(steps)], rel=1e-9)
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_a_full_batch_fit_still_decays_once_per_epoch():
+    inputs, train, validation = _toy_problem()
+    torch.manual_seed(0)
+    model = ScRegNet(inputs.x.shape[1], 0, hidden=8, mlp_hidden=8)
+    options = FitOptions(epochs=3, patience=100, lr=1e-2, lr_decay=0.9, edge_holdout=0.0)
+    with _LearningRates() as rates:
+        fit(model, inputs, train, validation, options, seed=0)
+    assert rates == pytest.approx([1e-2, 1e-2 * 0.9, 1e-2 * 0.81], rel=1e-9)
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_genelink_learns_a_separable_toy_problem_with_the_published_training(caplog):
+    inputs, train, validation = _toy_problem()
+    torch.manual_seed(0)
+    model = GENELink(inputs.x.shape[1])
+    options = FitOptions(epochs=20, patience=100, batch_size=256, lr=3e-3, lr_decay=0.99, edge_holdout=0.0)
+    with caplog.at_level(logging.DEBUG, logger="grnlink.train.fit"):
+        result = fit(model, inputs, train, validation, options, seed=0)
+    losses = [float(r.getMessage().split()[3]) for r in caplog.records if r.getMessage().startswith("epoch ")]
+    assert len(losses) == 20 and result.epochs == 20
+    assert losses[0] > 0.6 and losses[-1] < 0.5 * losses[0]  # training loss (dropout on) per epoch
+    assert result.val_auroc > 0.95
+    assert auroc(validation.label.numpy(), predict(result.model, inputs, validation.tf, validation.target)) > 0.95

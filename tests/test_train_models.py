@@ -1,10 +1,19 @@
 """scRegNet (encoders and ablations) and GENELink produce one logit per pair and use what
-they should: the graph, the embedding, or both."""
+they should: the graph, the embedding, or both. GENELink's graph attention follows the
+published layer (Chen and Liu 2022)."""
 
 import pytest
 import torch
+from torch import nn
 
-from grnlink.train.models import GENELink, CrossAttentionFusion, ScRegNet
+from grnlink.train.models import (
+    CrossAttentionFusion,
+    GENELink,
+    GraphAttention,
+    ScRegNet,
+    _dropout_scale,
+    adjacency_mask,
+)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -68,7 +77,135 @@ def test_genelink_scores_pairs_by_direction(inputs):
     forward, backward = model(x, ring, None, tf, target), model(x, ring, None, target, tf)
     assert forward.shape == (4,)
     assert not torch.allclose(forward, backward)  # separate TF and target heads: direction matters
-    assert sum(p.numel() for p in model.gat1.parameters()) > N_FEATURES * 128 * 3
+    z = model.node_representations(x, ring)
+    assert z.shape == (N_GENES, 64)
+    assert torch.allclose(forward, (model.tf_head(z)[tf] * model.target_head(z)[target]).sum(dim=1))
+
+
+def test_genelink_has_the_published_shapes_and_initialisation():
+    torch.manual_seed(0)
+    model = GENELink(N_FEATURES)
+    assert model.layer1.weight.shape == (3, N_FEATURES, 128) and model.layer1.attention_vector.shape == (3, 256, 1)
+    assert model.layer2.weight.shape == (3, 384, 64) and model.layer2.bias.shape == (3, 64)
+    assert [m.weight.shape for m in model.tf_head if isinstance(m, nn.Linear)] == [(32, 64), (16, 32)]
+    assert torch.equal(model.layer1.bias, torch.zeros(3, 128))
+    bound = 1.414 * (6 / (N_FEATURES + 128)) ** 0.5  # xavier uniform, gain 1.414, per head
+    assert model.layer1.weight.abs().max() <= bound and model.layer1.weight.abs().max() > 0.9 * bound
+    head_bound = 1.414 * (6 / (64 + 32)) ** 0.5
+    assert head_bound >= model.tf_head[0].weight.abs().max() > 0.9 * head_bound
+    assert model.tf_head[1].negative_slope == 0.01 and model.tf_head[2].p == 0.01
+
+
+def _reference_head(layer, head, x, mask):
+    """One head of the published layer, written out node by node."""
+    weight, a, n_out = layer.weight[head], layer.attention_vector[head, :, 0], layer.n_out
+    h = x @ weight
+    rows = []
+    for i in range(x.shape[0]):
+        neighbours = [j for j in range(x.shape[0]) if mask[i, j]]
+        if neighbours:
+            weights = torch.softmax(torch.stack([nn.functional.leaky_relu(h[i] @ a[:n_out] + h[j] @ a[n_out:], 0.2)
+                                                 for j in neighbours]), 0)
+        else:  # every logit masked alike: uniform over all nodes
+            neighbours, weights = list(range(x.shape[0])), torch.full((x.shape[0],), 1 / x.shape[0])
+        out = nn.functional.leaky_relu((weights.unsqueeze(1) * h[neighbours]).sum(0), 0.2)
+        rows.append(out / out.norm() + layer.bias[head])
+    return torch.stack(rows)
+
+
+def test_graph_attention_follows_the_published_formula(inputs):
+    x = inputs[0]
+    torch.manual_seed(0)
+    layer = GraphAttention(N_FEATURES, 4, heads=2).eval()
+    with torch.no_grad():
+        layer.bias.normal_()
+    chain = torch.tensor([[1, 2, 3, 4, 2], [0, 1, 2, 3, 0]])  # directed: node 0 attends to 1 and 2
+    mask = adjacency_mask(chain, N_GENES)
+    assert mask[0, 1] and mask[0, 2] and not mask[1, 0] and not mask.diagonal().any()
+    with torch.no_grad():
+        outputs = layer.head_outputs(x, mask)
+        for head in range(2):
+            assert torch.allclose(outputs[head], _reference_head(layer, head, x, mask), atol=1e-5)
+
+
+def test_attention_rows_sum_to_one_over_the_neighbours_only(inputs):
+    x, _, ring, _, _ = inputs
+    layer = GraphAttention(N_FEATURES, 5, heads=3).eval()
+    mask = adjacency_mask(ring, N_GENES)
+    weights = layer.attention(x, mask)
+    assert weights.shape == (3, N_GENES, N_GENES)
+    assert torch.equal(weights[:, ~mask], torch.zeros_like(weights[:, ~mask]))
+    assert torch.allclose(weights.sum(dim=2), torch.ones(3, N_GENES))
+    assert (weights[:, mask] > 0).all() and not torch.allclose(weights[:, mask], torch.full_like(weights[:, mask], 0.5))
+
+
+def test_a_node_without_edges_attends_uniformly_over_all_nodes(inputs):
+    x = inputs[0]
+    others = torch.arange(1, N_GENES)
+    edges = torch.stack([torch.cat([others, others.roll(1)]), torch.cat([others.roll(1), others])])
+    layer = GraphAttention(N_FEATURES, 5, heads=2).eval()
+    weights = layer.attention(x, adjacency_mask(edges, N_GENES))
+    assert torch.allclose(weights[:, 0], torch.full((2, N_GENES), 1 / N_GENES))
+    assert torch.equal(weights[:, 1:, 0], torch.zeros(2, N_GENES - 1))  # nobody attends to it
+
+
+def test_layer_one_concatenates_heads_and_layer_two_averages_them(inputs):
+    x, _, ring, _, _ = inputs
+    torch.manual_seed(0)
+    model = GENELink(N_FEATURES, hidden=(6, 5, 4), output=3, heads=(3, 2)).eval()
+    mask = adjacency_mask(ring, N_GENES)
+    first = model.layer1(x, mask)
+    assert first.shape == (N_GENES, 18)
+    assert torch.allclose(first, torch.cat(list(model.layer1.head_outputs(x, mask)), dim=1))
+    hidden = nn.functional.elu(first)
+    second = model.layer2.head_outputs(hidden, mask)
+    assert second.shape == (2, N_GENES, 5)
+    z = model.node_representations(x, ring)
+    assert z.shape == (N_GENES, 5)
+    assert torch.allclose(z, (second[0] + second[1]) / 2)
+    assert not torch.allclose(second[0], second[1])
+
+
+def test_each_head_is_an_independent_single_head_layer(inputs):
+    x, _, ring, _, _ = inputs
+    torch.manual_seed(0)
+    layer = GraphAttention(N_FEATURES, 4, heads=3).eval()
+    mask = adjacency_mask(ring, N_GENES)
+    for head in range(3):
+        single = GraphAttention(N_FEATURES, 4, heads=1).eval()
+        with torch.no_grad():
+            for name in ("weight", "attention_vector", "bias"):
+                getattr(single, name).copy_(getattr(layer, name)[head:head + 1])
+        assert torch.allclose(single(x, mask), layer(x, mask)[:, 4 * head:4 * (head + 1)], atol=1e-6)
+
+
+def test_layer_outputs_minus_bias_have_unit_norm(inputs):
+    x, _, ring, _, _ = inputs
+    layer = GraphAttention(N_FEATURES, 7, heads=3)
+    with torch.no_grad():
+        layer.bias.normal_()
+    mask = adjacency_mask(ring, N_GENES)
+    norms = (layer.eval().head_outputs(x, mask) - layer.bias.unsqueeze(1)).norm(dim=2)
+    assert torch.allclose(norms, torch.ones(3, N_GENES), atol=1e-5)
+    torch.manual_seed(0)  # in training, dropout may drop all of a node's attention: a zero row, not normalised
+    norms = (layer.train().head_outputs(x, mask) - layer.bias.unsqueeze(1)).norm(dim=2)
+    unit = (norms - 1).abs() < 1e-5
+    assert unit.sum() > N_GENES and torch.equal(norms[~unit], torch.zeros_like(norms[~unit]))
+
+
+def test_genelink_is_deterministic_in_evaluation_and_drops_attention_in_training(inputs):
+    x, _, ring, tf, target = inputs
+    torch.manual_seed(0)
+    model = GENELink(N_FEATURES).eval()
+    assert torch.equal(model(x, ring, None, tf, target), model(x, ring, None, tf, target))
+    model.train()
+    assert not torch.allclose(model(x, ring, None, tf, target), model(x, ring, None, tf, target))
+    no_head_dropout = GENELink(N_FEATURES, dropout=0.0).train()
+    mask = adjacency_mask(ring, N_GENES)
+    layer = no_head_dropout.layer1
+    assert not torch.allclose(layer(x, mask), layer(x, mask))  # the attention dropout alone
+    layer.eval()
+    assert torch.equal(layer(x, mask), layer(x, mask))
 
 
 def test_cross_attention_with_uniform_weights_is_the_neighbourhood_mean(inputs):
@@ -128,3 +265,13 @@ def test_pair_coexpression_joins_the_classifier_unit_scaled_and_stays_out_of_the
     before = model(x, ring, embedding, tf, target)
     model.coexpression[tf, target] = 0.0
     assert not torch.allclose(before, model(x, ring, embedding, tf, target))
+
+
+@pytest.mark.parametrize("p", [0.5, 0.2])
+def test_attention_dropout_drops_a_fraction_p_and_scales_the_rest_like_f_dropout(p):
+    torch.manual_seed(0)
+    scale = _dropout_scale(torch.empty(200_000), p)
+    kept = scale > 0
+    assert float((~kept).float().mean()) == pytest.approx(p, abs=0.01)
+    assert torch.allclose(scale[kept], torch.full_like(scale[kept], 1 / (1 - p)))
+    assert float(scale.mean()) == pytest.approx(1.0, abs=0.01)

@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from grnlink.train import data as tdata
-from grnlink.train.fit import FitOptions
-from grnlink.train.run import (RunInputs, Settings, Variant, gather_metrics, rank_new_edges, run_to_files,
-                               run_variant)
+from grnlink.train.data import RunInputs
+from grnlink.train.run import gather_metrics, rank_new_edges, run_to_files, run_variant
+from grnlink.train.settings import FitOptions, Settings, Variant
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -93,11 +93,14 @@ def test_scregnet_keys_are_refused_for_other_models():
         Variant(name="g", model="genelink", pair_coexpression=True)
 
 
-def test_edge_holdout_reaches_scregnet_but_genelink_trains_as_published():
-    settings = Settings.from_config({"edge_holdout": 0.3, "lr": 0.001})
+def test_every_graph_model_gets_the_same_edge_holdout_and_genelink_its_published_optimisation():
+    settings = Settings.from_config({"edge_holdout": 0.3, "lr": 0.001, "genelink_epochs": 7})
     assert settings.fit.edge_holdout == 0.3 and settings.fit.lr == 0.001
-    assert settings.genelink_fit.edge_holdout == 0.0
-    assert Settings().fit.edge_holdout == 0.5 and Settings().genelink_fit.edge_holdout == 0.0
+    assert settings.genelink_fit.edge_holdout == 0.3
+    genelink = Settings().genelink_fit
+    assert (genelink.lr, genelink.lr_decay, genelink.batch_size, genelink.epochs) == (3e-3, 0.99, 256, 20)
+    assert genelink.patience == genelink.epochs  # no early stopping, as published
+    assert settings.genelink_fit.epochs == settings.genelink_fit.patience == 7
 
 
 def test_test_labels_never_steer_training(inputs):
@@ -196,3 +199,31 @@ def test_optuna_tunes_on_validation_within_the_published_space(inputs):
     assert set(tuned) == {"gnn_layers", "mlp_layers", "hidden", "dropout", "lr", "optimizer"}
     assert 1 <= tuned["gnn_layers"] <= 6 and 4 <= tuned["hidden"] <= 256 and 1e-5 <= tuned["lr"] <= 1e-2
     assert np.isfinite(result.metrics.iloc[0]["test_auroc"])
+
+
+def test_degree_baseline_never_reads_test_labels(inputs):
+    """Permuting the test labels leaves every score and the validation metrics unchanged."""
+    split = inputs.split.copy()
+    is_test = split["part"] == "test"
+    split.loc[is_test, "label"] = np.random.default_rng(0).permutation(split.loc[is_test, "label"].to_numpy())
+    permuted = RunInputs(genes=inputs.genes, split=split)
+    variant = Variant(name="degree", model="degree")
+    clean = run_variant(inputs, variant, FAST, 0, [], 0, 20)
+    shuffled = run_variant(permuted, variant, FAST, 0, [], 0, 20)
+    assert np.array_equal(clean.test_scores["score"], shuffled.test_scores["score"])
+    assert clean.new_edges.equals(shuffled.new_edges)
+    assert clean.metrics.iloc[0]["val_auroc"] == shuffled.metrics.iloc[0]["val_auroc"]
+    assert clean.metrics.iloc[0]["test_auroc"] > 0.8  # the synthetic hub targets are a degree signal
+
+
+def test_degree_baseline_has_label_noise_runs(inputs):
+    result = run_variant(inputs, Variant(name="degree", model="degree", noise=True), FAST, 0, [10.0], 2, 0)
+    assert result.metrics["noise"].tolist() == [0.0, 10.0, 10.0]
+    assert result.metrics["test_auroc"].nunique() == 3
+
+
+def test_metrics_rows_hold_per_tf_scores_and_epr(inputs):
+    row = run_variant(inputs, Variant(name="pcc", model="pearson"), FAST, 0, [], 0, 0).metrics.iloc[0]
+    for column in ("test_auroc", "test_auprc", "test_auroc_per_tf", "test_auprc_per_tf", "test_epr"):
+        assert np.isfinite(row[column])
+    assert 0 <= row["test_auroc_per_tf"] <= 1 and row["test_epr"] >= 0

@@ -1,27 +1,40 @@
 """The papers' figures, drawn from a run's metrics and GRN outputs.
 
 Every function returns a matplotlib `Figure` (object-oriented API, no pyplot state) and
-`save_figure` writes it as PNG and SVG. Metrics are unitless scores in [0, 1]; the axes say
-so; noise levels are percent of flipped training labels.
+`save_figure` writes it as PNG and SVG. Metrics are unitless scores in [0, 1] (differences
+of them in the lift and perturbation figures); the axes say so; noise levels are percent of
+flipped training labels. The link-prediction figures show one split protocol each, named
+in the title, and draw the label-only degree baseline as their reference: hatched white
+bars and boxes, or a dashed black line.
 """
 
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from grnlink.io import atomic_path
 from grnlink.report.curves import PRCurve
-from grnlink.report.tables import TEST_METRICS, clean_runs, display_label
+from grnlink.report.lift import LIFT_METRICS, paired_differences
+from grnlink.report.tables import TEST_METRICS, clean_runs, display_label, protocol_runs, protocol_title
 
 PALETTE = ("#1b6ca8", "#e07b39", "#3a9d5d", "#c23b3b", "#8560a8", "#8c6d31", "#d46fb0", "#6b6b6b", "#b5b82e", "#2bb3c0")
 SEED_POINT = dict(s=12, color="black", alpha=0.6, zorder=3, linewidths=0)
+# The degree baseline's look: no palette colour, so it reads as the reference in every figure.
+BASELINE_FILL: dict[str, Any] = dict(facecolor="white", edgecolor="black", hatch="///")
+BASELINE_LINE: dict[str, Any] = dict(color="black", linestyle="--", linewidth=1.3)
+Style = Mapping[str, Any]
+LABEL_WIDTH = 38  # characters per line of a variant label on the lift figure's axis
 
 
 def colour(index: int) -> str:
@@ -33,10 +46,19 @@ def colour_map(names: Sequence[str]) -> dict[str, str]:
     return {name: colour(i) for i, name in enumerate(dict.fromkeys(names))}
 
 
-def _figure_legend(fig: Figure, colours: Mapping[str, str], labels: Mapping[str, str], title: str) -> None:
+def fill_styles(variants: Sequence[str], baseline: str | None = None) -> dict[str, Style]:
+    """Bar/box fill per variant: a palette colour each, the hatched reference look for `baseline`."""
+    colours = colour_map([v for v in variants if v != baseline])
+    return {v: BASELINE_FILL if v == baseline else dict(facecolor=colours[v]) for v in variants}
+
+
+def _fill_handles(styles: Mapping[str, Style], labels: Mapping[str, str]) -> list[Artist]:
+    return [Patch(**style, label=display_label(name, labels)) for name, style in styles.items()]
+
+
+def _figure_legend(fig: Figure, handles: Sequence[Artist], title: str) -> None:
     """One legend for all panels, below them, so it never hides data."""
-    handles = [Patch(facecolor=c, label=display_label(name, labels)) for name, c in colours.items()]
-    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4), fontsize=9, title=title)
+    fig.legend(handles=list(handles), loc="outside lower center", ncols=min(len(handles), 4), fontsize=9, title=title)
 
 
 def _bar_panels(n_groups: int, n_datasets: int) -> tuple[Figure, np.ndarray]:
@@ -66,66 +88,93 @@ def _spread(n: int, width: float) -> np.ndarray:
 
 
 def _grouped_bars(
-    ax: Axes, runs: pd.DataFrame, column: str, datasets: Sequence[str], variants: Sequence[str],
-    colours: Mapping[str, str],
+    ax: Axes, runs: pd.DataFrame, column: str, datasets: Sequence[str], styles: Mapping[str, Style]
 ) -> None:
-    """Bars of the mean per (dataset, variant), sd as error bar, one dot per seed."""
-    width = 0.8 / len(variants)
-    for i, variant in enumerate(variants):
+    """Bars of the mean per (dataset, variant), sd as error bar, one dot per seed; the
+    variants are the keys of `styles`, in that order within each dataset group."""
+    width = 0.8 / len(styles)
+    for i, (variant, style) in enumerate(styles.items()):
         for j, dataset in enumerate(datasets):
             values = runs.loc[(runs["dataset"] == dataset) & (runs["variant"] == variant), column].dropna()
             if values.empty:
                 continue
-            _bar_with_seeds(ax, j - 0.4 + width * (i + 0.5), values, width, colours[variant])
+            _bar_with_seeds(ax, j - 0.4 + width * (i + 0.5), values, width, style)
     ax.set_xticks(range(len(datasets)), datasets)
     ax.set_xlabel("dataset")
     ax.grid(axis="y", alpha=0.3)
     ax.set_axisbelow(True)
 
 
-def _bar_with_seeds(ax: Axes, x: float, values: pd.Series, width: float, colour: str) -> None:
+def _bar_with_seeds(ax: Axes, x: float, values: pd.Series, width: float, style: Style) -> None:
     """One bar of the mean with the sd as error bar, and a dot per seed."""
     sd = values.std(ddof=1) if len(values) > 1 else 0.0
-    ax.bar(x, values.mean(), width * 0.9, yerr=sd, capsize=3, color=colour)
+    ax.bar(x, values.mean(), width * 0.9, yerr=sd, capsize=3, **style)
     ax.scatter(x + _spread(len(values), width * 0.5), values, **SEED_POINT)
 
 
-def ablation_figure(metrics: pd.DataFrame, variants: Sequence[str], labels: Mapping[str, str]) -> Figure:
-    """Full model vs its ablations (e.g. without GNN, without embedding), AUROC and AUPRC."""
-    runs = clean_runs(metrics)
+def _baseline_runs(runs: pd.DataFrame, baseline: str | None, what: str) -> list[str]:
+    """`[baseline]` when one is configured (it must have runs), else `[]`."""
+    return [] if baseline is None else _require_variants(runs, [baseline], f"{what} (degree baseline)")
+
+
+def ablation_figure(
+    metrics: pd.DataFrame, variants: Sequence[str], labels: Mapping[str, str], *, protocol: str,
+    baseline: str | None = None,
+) -> Figure:
+    """Full model vs its ablations (e.g. without GNN, without embedding) on the clean runs of
+    one protocol, AUROC and AUPRC; the degree `baseline`, when given, as a hatched last bar
+    of each dataset group."""
+    runs = clean_runs(protocol_runs(metrics, protocol))
     variants = _require_variants(runs, variants, "ablation figure")
+    reference = _baseline_runs(runs, baseline, "ablation figure")
     datasets = list(dict.fromkeys(runs.loc[runs["variant"].isin(variants), "dataset"]))
     fig, axes = _bar_panels(1, len(datasets))
-    colours = colour_map(variants)
+    styles = fill_styles([*variants, *reference], baseline)
     for ax, column in zip(axes[0], TEST_METRICS):
-        _grouped_bars(ax, runs, column, datasets, variants, colours)
+        _grouped_bars(ax, runs, column, datasets, styles)
         ax.set_ylim(0, 1.05)
         ax.set_ylabel(metric_axis_label(column))
         ax.set_title(f"test {TEST_METRICS[column]}")
-    _figure_legend(fig, colours, labels, "variant")
-    fig.suptitle("Ablation: what the GNN and the foundation-model embedding add (bars: mean ± sd; dots: seeds)")
+    _figure_legend(fig, _fill_handles(styles, labels), "variant")
+    fig.suptitle(f"Ablation, {protocol_title(protocol)}\n"
+                 "what the GNN and the foundation-model embedding add (bars: mean ± sd; dots: seeds)")
     return fig
 
 
-def label_noise_figure(metrics: pd.DataFrame, variants: Sequence[str], labels: Mapping[str, str]) -> Figure:
-    """Box plots of test metrics per noise level (clean runs at 0 %), one box per model.
+def label_noise_figure(
+    metrics: pd.DataFrame, variants: Sequence[str], labels: Mapping[str, str], *, protocol: str,
+    baseline: str | None = None,
+) -> Figure:
+    """Box plots of test metrics per noise level (clean runs at 0 %), one box per model, for
+    one protocol.
 
     Rows are datasets, columns AUROC and AUPRC; each box pools seeds and corrupted priors.
-    `noise` is the percent of flipped training labels, as the train stage records it.
+    `noise` is the percent of flipped training labels, as the train stage records it. The
+    degree `baseline` gets hatched boxes when it has noise runs, else a dashed line at its
+    clean mean.
     """
-    variants = _require_variants(metrics[metrics["noise"] > 0], variants, "label-noise figure")
-    runs = metrics[metrics["variant"].isin(variants)]
-    datasets = list(dict.fromkeys(runs.loc[runs["noise"] > 0, "dataset"]))
-    levels = sorted(runs["noise"].unique())
-    fig = Figure(figsize=(max(8.0, 1.3 * len(levels) * len(variants) + 2), 3.4 * len(datasets) + 0.8),
+    runs = protocol_runs(metrics, protocol)
+    noisy = runs[runs["noise"] > 0]
+    compared = [v for v in variants if v != baseline]
+    with_noise = set(noisy["variant"])
+    if baseline is None or baseline in with_noise:
+        boxed = _require_variants(noisy, [*compared, *([baseline] if baseline else [])], "label-noise figure")
+        line = []
+    else:
+        boxed = _require_variants(noisy, compared, "label-noise figure")
+        line = _baseline_runs(clean_runs(runs), baseline, "label-noise figure")
+    datasets = list(dict.fromkeys(noisy.loc[noisy["variant"].isin(boxed), "dataset"]))
+    levels = sorted(runs.loc[runs["variant"].isin(boxed), "noise"].unique())
+    fig = Figure(figsize=(max(8.0, 1.3 * len(levels) * len(boxed) + 2), 3.4 * len(datasets) + 0.8),
                  layout="constrained")
-    axes = np.atleast_2d(fig.subplots(len(datasets), 2, squeeze=False))
-    width = 0.8 / len(variants)
-    colours = colour_map(variants)
+    axes = fig.subplots(len(datasets), 2, squeeze=False)
+    width = 0.8 / len(boxed)
+    styles = fill_styles(boxed, baseline)
     for row, dataset in enumerate(datasets):
+        of_dataset = runs[runs["dataset"] == dataset]
         for ax, column in zip(axes[row], TEST_METRICS):
-            for i, variant in enumerate(variants):
-                of_variant = runs[(runs["dataset"] == dataset) & (runs["variant"] == variant)]
+            for i, variant in enumerate(boxed):
+                of_variant = of_dataset[of_dataset["variant"] == variant]
                 data = [of_variant.loc[of_variant["noise"] == lvl, column].dropna().to_numpy() for lvl in levels]
                 positions = [k - 0.4 + width * (i + 0.5) for k, values in enumerate(data) if len(values)]
                 data = [values for values in data if len(values)]
@@ -134,9 +183,13 @@ def label_noise_figure(metrics: pd.DataFrame, variants: Sequence[str], labels: M
                 boxes = ax.boxplot(data, positions=positions, widths=width * 0.8, patch_artist=True,
                                    manage_ticks=False, flierprops=dict(markersize=3))
                 for box in boxes["boxes"]:
-                    box.set(facecolor=colours[variant], alpha=0.75)
+                    box.set(**styles[variant], alpha=0.75 if variant != baseline else 1.0)
                 for median in boxes["medians"]:
                     median.set(color="black")
+            clean = clean_runs(of_dataset)
+            reference = clean.loc[clean["variant"].isin(line), column].dropna()
+            if not reference.empty:
+                ax.axhline(reference.mean(), **BASELINE_LINE)
             ax.set_xticks(range(len(levels)), [f"{lvl:g}" + (" (clean)" if lvl == 0 else "") for lvl in levels])
             ax.set_xlim(-0.6, len(levels) - 0.4)
             ax.set_xlabel("flipped training labels (%)")
@@ -144,32 +197,30 @@ def label_noise_figure(metrics: pd.DataFrame, variants: Sequence[str], labels: M
             ax.set_title(f"{dataset}: test {TEST_METRICS[column]}")
             ax.grid(axis="y", alpha=0.3)
             ax.set_axisbelow(True)
-    _figure_legend(fig, colours, labels, "model")
-    fig.suptitle("Robustness to label noise (boxes over seeds and corrupted priors)")
+    handles = _fill_handles(styles, labels)
+    handles += [Line2D([], [], **BASELINE_LINE, label=f"{display_label(v, labels)}: clean mean") for v in line]
+    _figure_legend(fig, handles, "model")
+    fig.suptitle(f"Robustness to label noise, {protocol_title(protocol)}\n(boxes over seeds and corrupted priors)")
     return fig
 
 
-def paired_differences(runs: pd.DataFrame, reference: str, variant: str, column: str) -> pd.DataFrame:
-    """`variant - reference` per (dataset, seed) where both ran; columns dataset, seed, delta."""
-    keys = ["dataset", "seed"]
-    ref = runs.loc[runs["variant"] == reference, keys + [column]].groupby(keys)[column].mean()
-    var = runs.loc[runs["variant"] == variant, keys + [column]].groupby(keys)[column].mean()
-    delta = (var - ref).dropna()
-    return delta.rename("delta").reset_index()
-
-
 def perturbation_figure(
-    metrics: pd.DataFrame, reference: str, variants: Sequence[str], labels: Mapping[str, str]
+    metrics: pd.DataFrame, reference: str, variants: Sequence[str], labels: Mapping[str, str], *, protocol: str,
+    baseline: str | None = None,
 ) -> Figure:
-    """Change of the test metrics when the training graph is augmented, paired by seed."""
-    runs = clean_runs(metrics)
+    """Change of the test metrics when the training graph is augmented, paired by seed, on
+    the clean runs of one protocol. The degree `baseline`'s mean paired difference to the
+    same `reference` is a dashed line across each dataset group: the scale of "no
+    expression at all"."""
+    runs = clean_runs(protocol_runs(metrics, protocol))
     variants = _require_variants(runs, variants, "edge-perturbation figure")
     _require_variants(runs, [reference], "edge-perturbation figure (reference)")
+    line = _baseline_runs(runs, baseline, "edge-perturbation figure")
     datasets = list(dict.fromkeys(runs.loc[runs["variant"].isin(variants), "dataset"]))
     fig, axes = _bar_panels(1, len(datasets))
     width = 0.8 / len(variants)
     # Colours continue after the reference's, as in the ablation figure.
-    colours = {v: c for v, c in colour_map([reference, *variants]).items() if v != reference}
+    styles = {v: dict(facecolor=c) for v, c in colour_map([reference, *variants]).items() if v != reference}
     for ax, column in zip(axes[0], TEST_METRICS):
         for i, variant in enumerate(variants):
             deltas = paired_differences(runs, reference, variant, column)
@@ -177,7 +228,12 @@ def perturbation_figure(
                 values = deltas.loc[deltas["dataset"] == dataset, "delta"]
                 if values.empty:
                     continue
-                _bar_with_seeds(ax, j - 0.4 + width * (i + 0.5), values, width, colours[variant])
+                _bar_with_seeds(ax, j - 0.4 + width * (i + 0.5), values, width, styles[variant])
+        for variant in line:
+            deltas = paired_differences(runs, reference, variant, column).groupby("dataset")["delta"].mean()
+            for j, dataset in enumerate(datasets):
+                if dataset in deltas.index:
+                    ax.hlines(deltas[dataset], j - 0.45, j + 0.45, **BASELINE_LINE)
         ax.axhline(0, color="black", linewidth=0.8)
         ax.set_xticks(range(len(datasets)), datasets)
         ax.set_xlabel("dataset")
@@ -185,8 +241,59 @@ def perturbation_figure(
         ax.set_title(f"test {TEST_METRICS[column]}")
         ax.grid(axis="y", alpha=0.3)
         ax.set_axisbelow(True)
-    _figure_legend(fig, colours, labels, "augmentation")
-    fig.suptitle("Edge perturbation: effect of augmenting the training graph (paired by seed; > 0 helps)")
+    handles = _fill_handles(styles, labels)
+    handles += [Line2D([], [], **BASELINE_LINE, label=f"{display_label(v, labels)}: mean Δ") for v in line]
+    _figure_legend(fig, handles, "augmentation")
+    fig.suptitle(f"Edge perturbation, {protocol_title(protocol)}\n"
+                 "effect of augmenting the training graph (paired by seed; > 0 helps)")
+    return fig
+
+
+def lift_figure(lift: pd.DataFrame, *, baseline: str, labels: Mapping[str, str], protocol: str) -> Figure:
+    """Point-and-interval plot of `grnlink.report.lift.lift_over_baseline`'s table.
+
+    One panel per metric, one row per variant (label order), a dot per dataset (colour)
+    at the mean paired difference with its 95 % t-interval; a hollow dot is a single seed
+    (no interval). The vertical line is zero: the degree baseline itself.
+    """
+    if lift.empty:
+        raise ValueError("lift figure: the lift table is empty")
+    columns = [c for c in LIFT_METRICS if c in set(lift["metric"])]
+    variants = list(dict.fromkeys(lift["variant"]))
+    row_labels = {v: textwrap.fill(label, LABEL_WIDTH, break_on_hyphens=False)
+                  for v, label in zip(lift["variant"], lift["label"])}
+    datasets = list(dict.fromkeys(lift["dataset"]))
+    colours = colour_map(datasets)
+    step = min(0.7 / len(datasets), 0.22)
+    offsets = {d: (j - (len(datasets) - 1) / 2) * step for j, d in enumerate(datasets)}
+    height = 1.8 + len(variants) * max(0.4, 0.12 * len(datasets) + 0.2)
+    fig = Figure(figsize=(3.6 * len(columns) + 3.0, height), layout="constrained")
+    axes = fig.subplots(1, len(columns), sharey=True, squeeze=False)[0]
+    rows = {v: i for i, v in enumerate(variants)}
+    for ax, column in zip(axes, columns):
+        for i in range(1, len(variants), 2):
+            ax.axhspan(i - 0.5, i + 0.5, color="#f0f0f0", zorder=0)
+        ax.axvline(0, color="black", linewidth=1.0, zorder=1)
+        for entry in lift[lift["metric"] == column].itertuples():
+            y = rows[entry.variant] + offsets[entry.dataset]
+            c = colours[entry.dataset]
+            if np.isfinite(entry.ci_low):
+                ax.errorbar(entry.mean, y, xerr=[[entry.mean - entry.ci_low], [entry.ci_high - entry.mean]],
+                            fmt="o", color=c, markersize=5, capsize=2.5, linewidth=1.4, zorder=3)
+            else:
+                ax.plot(entry.mean, y, "o", color=c, markerfacecolor="white", markersize=5, zorder=3)
+        ax.set_ylim(len(variants) - 0.5, -0.5)
+        ax.set_xlabel(f"Δ {LIFT_METRICS[column]} vs degree (unitless)")
+        ax.set_title(f"test {LIFT_METRICS[column]}")
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].set_yticks(range(len(variants)), [row_labels[v] for v in variants])
+    handles: list[Artist] = [Line2D([], [], marker="o", color=colours[d], linestyle="", label=d) for d in datasets]
+    if not np.isfinite(lift["ci_low"]).all():
+        handles.append(Line2D([], [], marker="o", color="grey", markerfacecolor="white", linestyle="",
+                              label="one seed: no interval"))
+    _figure_legend(fig, handles, "dataset")
+    fig.suptitle(f"Lift over {display_label(baseline, labels)}, {protocol_title(protocol)}\n"
+                 "difference paired by split seed, mean and 95% t-interval (> 0: better than label-only)")
     return fig
 
 
@@ -206,16 +313,16 @@ def grn_evaluation_figure(
     datasets = list(dict.fromkeys(runs["dataset"]))
     scopes = list(dict.fromkeys(runs["scope"]))
     fig, axes = _bar_panels(len(scopes), len(datasets))
-    colours = colour_map(runs["variant"])
+    styles = fill_styles(list(dict.fromkeys(runs["variant"])))
     for row, scope in enumerate(scopes):
         of_scope = runs[runs["scope"] == scope]
         networks = list(dict.fromkeys(of_scope["variant"]))
         for ax, column in zip(axes[row], TEST_METRICS):
-            _grouped_bars(ax, of_scope, column, datasets, networks, colours)
+            _grouped_bars(ax, of_scope, column, datasets, {n: styles[n] for n in networks})
             ax.set_ylim(0, 1.05)
             ax.set_ylabel(f"{TEST_METRICS[column]} (unitless, 0-1)")
             ax.set_title(f"{TEST_METRICS[column]} on {scope_titles.get(scope, scope)}")
-    _figure_legend(fig, colours, labels, "network")
+    _figure_legend(fig, _fill_handles(styles, labels), "network")
     fig.suptitle("Inferred GRNs against the ground truth (bars: mean ± sd; dots: splits or cell types)")
     return fig
 

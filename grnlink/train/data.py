@@ -1,22 +1,20 @@
-"""Inputs of link prediction: node features, labelled pairs, training graphs and their noise.
+"""Inputs of link prediction without torch: node features, the embedding, labelled pairs,
+their label noise, and the grn stage's scores and tables (training graphs: graphs.py).
 
 Genes are addressed by their index in the benchmark gene order (docs/ARCHITECTURE.md).
-Graphs are `torch.long` edge indices of shape (2, E), undirected (both directions stored),
-without self loops.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import anndata as ad
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-import torch
-from torch_geometric.utils import coalesce, remove_self_loops, to_undirected
 
 from grnlink import split as split_file
 from grnlink.errors import InputError
@@ -25,11 +23,14 @@ from grnlink.io import read_table
 log = logging.getLogger(__name__)
 
 SPLIT_PARTS = ("train", "validation", "test")
+Scorer = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (TF indices, target indices) -> scores
 BASELINE_COLUMNS = ["TF", "Target", "pearson", "grnboost2"]
 CELLTYPE_GRN_COLUMNS = ["TF", "target", "importance"]
 
 
 @dataclass(frozen=True)
+
+
 class GeneData:
     """Per-gene inputs in benchmark order: expression features and the optional embedding."""
 
@@ -110,52 +111,10 @@ def flip_labels(labels: np.ndarray, fraction: float, rng: np.random.Generator) -
     return labels
 
 
-def undirected_graph(src: np.ndarray, dst: np.ndarray, n_nodes: int) -> torch.Tensor:
-    """Edge index with both directions of every pair, self loops and duplicates removed."""
-    edge_index = torch.as_tensor(np.stack([np.asarray(src), np.asarray(dst)]), dtype=torch.long).reshape(2, -1)
-    edge_index, _ = remove_self_loops(edge_index)
-    return coalesce(to_undirected(edge_index, num_nodes=n_nodes), num_nodes=n_nodes)
-
-
-def positive_graph(pairs: pd.DataFrame, labels: np.ndarray, n_nodes: int) -> torch.Tensor:
-    """The training graph: the pairs labelled positive, undirected, no self loops."""
-    positive = np.asarray(labels) == 1
-    return undirected_graph(pairs["tf"].to_numpy()[positive], pairs["target"].to_numpy()[positive], n_nodes)
-
-
-def n_undirected_edges(edge_index: torch.Tensor) -> int:
-    return int(edge_index.shape[1]) // 2
-
-
-def _top_new_pairs(src: np.ndarray, dst: np.ndarray, weight: np.ndarray, existing: torch.Tensor,
-                   n_nodes: int, n_edges: int) -> tuple[np.ndarray, np.ndarray]:
-    """The `n_edges` heaviest pairs not already in `existing` (ties broken by pair order)."""
-    key = np.minimum(src, dst).astype(np.int64) * n_nodes + np.maximum(src, dst)
-    old = existing.numpy()
-    old_key = np.unique(np.minimum(old[0], old[1]).astype(np.int64) * n_nodes + np.maximum(old[0], old[1]))
-    keep = (src != dst) & ~np.isin(key, old_key)
-    src, dst, weight, key = src[keep], dst[keep], weight[keep], key[keep]
-    _, first = np.unique(key, return_index=True)
-    src, dst, weight, key = src[first], dst[first], weight[first], key[first]
-    order = np.lexsort((key, -weight))[:n_edges]
-    return src[order], dst[order]
-
-
 def pearson_matrix(features: np.ndarray) -> np.ndarray:
     """Genes x genes Pearson r of the rows of `features` (float32; constant rows give 0)."""
     z = zscore_rows(features).astype(np.float64)
     return (z @ z.T / max(z.shape[1], 1)).astype(np.float32)
-
-
-def coexpression_edges(features: np.ndarray, existing: torch.Tensor, n_edges: int) -> torch.Tensor:
-    """The `n_edges` gene pairs of highest |Pearson r| that are not yet edges (GRNFormer)."""
-    n_genes = features.shape[0]
-    if n_edges <= 0 or n_genes < 2:
-        return torch.empty((2, 0), dtype=torch.long)
-    corr = np.abs(pearson_matrix(features))
-    src, dst = np.triu_indices(n_genes, k=1)
-    src, dst = _top_new_pairs(src, dst, corr[src, dst], existing, n_genes, n_edges)
-    return undirected_graph(src, dst, n_genes)
 
 
 def read_celltype_grn(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -163,27 +122,23 @@ def read_celltype_grn(path: str | os.PathLike[str]) -> pd.DataFrame:
     return read_table(path, required=CELLTYPE_GRN_COLUMNS, sep="\t")
 
 
-def prior_edges(tables: list[pd.DataFrame], genes: list[str], existing: torch.Tensor, n_edges: int) -> torch.Tensor:
-    """The `n_edges` most important inferred cell-type GRN edges between benchmark genes,
-    pooled over cell types (an edge's weight is its largest importance), not yet edges."""
-    index = pd.Series(np.arange(len(genes)), index=genes)
-    edges = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=CELLTYPE_GRN_COLUMNS)
-    edges = edges[edges["TF"].isin(index.index) & edges["target"].isin(index.index)]
-    if n_edges <= 0 or edges.empty:
-        return torch.empty((2, 0), dtype=torch.long)
-    src = index.loc[edges["TF"]].to_numpy()
-    dst = index.loc[edges["target"]].to_numpy()
-    weight = edges["importance"].to_numpy(float)
-    order = np.argsort(-weight, kind="stable")  # so that duplicates keep their largest importance
-    src, dst = _top_new_pairs(src[order], dst[order], weight[order], existing, len(genes), n_edges)
-    return undirected_graph(src, dst, len(genes))
-
-
-def merge_graphs(*graphs: torch.Tensor, n_nodes: int) -> torch.Tensor:
-    """Union of undirected edge indices."""
-    return coalesce(torch.cat(graphs, dim=1), num_nodes=n_nodes)
-
-
 def read_baseline_scores(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Unsupervised pair scores of the `grn` stage (TF, Target, pearson, grnboost2)."""
     return read_table(path, required=BASELINE_COLUMNS, sep="\t")
+
+
+@dataclass
+
+
+class RunInputs:
+    """Everything a variant may read for one dataset and split (the split with gene indices)."""
+
+    genes: GeneData
+    split: pd.DataFrame
+    baseline_scores: pd.DataFrame | None = None
+    prior_tables: list[pd.DataFrame] = field(default_factory=list)
+
+
+def split_parts(split: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The train, validation and test rows of an indexed split, each re-indexed from 0."""
+    return {part: split[split["part"] == part].reset_index(drop=True) for part in SPLIT_PARTS}

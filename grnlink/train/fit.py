@@ -17,10 +17,11 @@ from torch import nn
 
 from grnlink.reproducibility import seed_everything
 from grnlink.train.metrics import auroc
+from grnlink.train.settings import OPTIMIZER_NAMES, FitOptions
 
 log = logging.getLogger(__name__)
 
-OPTIMIZERS = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop, "sgd": torch.optim.SGD}
+OPTIMIZERS = dict(zip(OPTIMIZER_NAMES, (torch.optim.Adam, torch.optim.RMSprop, torch.optim.SGD)))
 
 
 @dataclass(frozen=True)
@@ -43,18 +44,6 @@ class LabelledPairs:
         return cls(torch.as_tensor(np.asarray(tf), dtype=torch.long),
                    torch.as_tensor(np.asarray(target), dtype=torch.long),
                    torch.as_tensor(np.asarray(label), dtype=torch.float32))
-
-
-@dataclass(frozen=True)
-class FitOptions:
-    epochs: int = 200
-    patience: int = 40
-    lr: float = 1e-2
-    weight_decay: float = 1e-5
-    batch_size: int = 65536
-    lr_decay: float = 1.0
-    optimizer: str = "adam"
-    edge_holdout: float = 0.5
 
 
 @dataclass
@@ -96,7 +85,9 @@ def hold_out_edges(inputs: GraphInputs, pairs: LabelledPairs, fraction: float,
 
 
 def _train_epoch(model: nn.Module, inputs: GraphInputs, pairs: LabelledPairs, optimizer: torch.optim.Optimizer,
-                 batch_size: int, generator: torch.Generator, edge_holdout: float) -> float:
+                 scheduler: torch.optim.lr_scheduler.LRScheduler, batch_size: int, generator: torch.Generator,
+                 edge_holdout: float) -> float:
+    """One pass over `pairs` in shuffled batches; `scheduler` steps after every optimizer step."""
     model.train()
     if edge_holdout > 0:
         inputs, pairs = hold_out_edges(inputs, pairs, edge_holdout, generator)
@@ -110,6 +101,7 @@ def _train_epoch(model: nn.Module, inputs: GraphInputs, pairs: LabelledPairs, op
         loss = loss_fn(logits, pairs.label[batch])
         loss.backward()
         optimizer.step()
+        scheduler.step()
         total += float(loss.detach()) * len(batch)
     return total / max(len(order), 1)
 
@@ -125,8 +117,8 @@ def fit(model: nn.Module, inputs: GraphInputs, train: LabelledPairs, validation:
     best_auroc, best_epoch, best_state = -np.inf, 0, copy.deepcopy(model.state_dict())
     epoch = 0
     for epoch in range(1, options.epochs + 1):
-        loss = _train_epoch(model, inputs, train, optimizer, options.batch_size, generator, options.edge_holdout)
-        scheduler.step()
+        loss = _train_epoch(model, inputs, train, optimizer, scheduler, options.batch_size, generator,
+                            options.edge_holdout)
         val_auroc = auroc(validation.label.numpy(), predict(model, inputs, validation.tf, validation.target))
         if val_auroc > best_auroc or np.isnan(val_auroc):  # no validation AUROC: keep the latest
             best_auroc, best_epoch, best_state = val_auroc, epoch, copy.deepcopy(model.state_dict())

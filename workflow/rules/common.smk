@@ -2,6 +2,10 @@
 # Functions live here only (snakemake --lint wants rule files free of functions).
 DATASETS = list(config["datasets"])
 SEEDS = list(config["seeds"])
+SPLIT_PROTOCOLS = list(config["split"]["protocols"])
+NOISE_PROTOCOLS = [
+    p for p in config["train"]["noise_protocols"] if p in SPLIT_PROTOCOLS
+]
 MULTIOME_SOURCES = {"simulate", "h5mu"}
 
 
@@ -77,8 +81,8 @@ def preprocessed(dataset):
     return f"results/{dataset}/preprocessed.{suffix}"
 
 
-def split_file(dataset, seed):
-    return f"results/{dataset}/splits/seed{seed}.tsv"
+def split_file(dataset, protocol, seed):
+    return f"results/{dataset}/splits/{protocol}/seed{seed}.tsv"
 
 
 SIMULATED_DATASETS = [d for d in DATASETS if dataset_config(d)["source"] == "simulate"]
@@ -134,6 +138,25 @@ def split_input(wildcards):
 
 def split_fractions():
     return [config["split"][part] for part in ("train", "validation", "test")]
+
+
+def check_holdout_sizes():
+    """Stop before scheduling when a held-out protocol cannot fill its folds on a dataset
+    whose TFs are known from its config or files (others are checked by the split job).
+    """
+    from grnlink.split import holdout_problems
+
+    problems = holdout_problems(
+        config["datasets"],
+        SPLIT_PROTOCOLS,
+        folds=config["split"]["holdout_folds"],
+        validation_share=config["split"]["validation"],
+    )
+    if problems:
+        raise WorkflowError("invalid config: " + "; ".join(problems))
+
+
+check_holdout_sizes()
 
 
 # ---- grn -------------------------------------------------------------------------------
@@ -192,7 +215,8 @@ def grn_cell_type_names(wildcards):
 
 
 def grn_split_files(wildcards):
-    return [split_file(wildcards.dataset, seed) for seed in SEEDS]
+    """The GRN evaluation scores the test pairs of the first protocol's splits."""
+    return [split_file(wildcards.dataset, SPLIT_PROTOCOLS[0], seed) for seed in SEEDS]
 
 
 def grn_targets(dataset):
@@ -240,11 +264,16 @@ TRAIN_VARIANTS = {variant["name"]: variant for variant in config["train"]["varia
 
 wildcard_constraints:
     variant="|".join(TRAIN_VARIANTS) or "NO_VARIANT",
+    protocol="|".join(SPLIT_PROTOCOLS),
 
 
 def train_run_file(name):
-    """One output of a (dataset, variant, seed) training job, with wildcards."""
-    return f"results/{{dataset}}/train/{{variant}}/seed{{seed}}/{name}"
+    """One output of a (dataset, protocol, variant, seed) training job, with wildcards."""
+    return f"results/{{dataset}}/train/{{protocol}}/{{variant}}/seed{{seed}}/{name}"
+
+
+def train_noise_runs(wildcards):
+    return wildcards.protocol in NOISE_PROTOCOLS
 
 
 def train_variant_config(wildcards):
@@ -254,17 +283,19 @@ def train_variant_config(wildcards):
 def train_inputs(wildcards):
     """Preprocessed object and split, plus what the variant reads: the embedding, the
     unsupervised baseline scores, or the inferred cell-type GRNs (prior edges)."""
-    dataset, variant = wildcards.dataset, TRAIN_VARIANTS[wildcards.variant]
+    from grnlink.train.settings import Variant
+
+    dataset = wildcards.dataset
+    variant = Variant.from_config(TRAIN_VARIANTS[wildcards.variant])
     inputs = {
         "preprocessed": preprocessed(dataset),
-        "split": split_file(dataset, wildcards.seed),
+        "split": split_file(dataset, wildcards.protocol, wildcards.seed),
     }
-    model = variant.get("model", "scregnet")
-    if model == "scregnet" and variant.get("embedding", True):
+    if variant.uses_embedding:
         inputs["embedding"] = embeddings(dataset)
-    if model in ("pearson", "grnboost2"):
+    if variant.uses_baseline_scores:
         inputs["baseline_scores"] = grn_baseline_scores(dataset)
-    if model == "scregnet" and variant.get("perturbation") == "prior":
+    if variant.uses_prior_tables:
         inputs["prior_tables"] = [
             grn_celltype(dataset, ct) for ct in cell_types(dataset)
         ]
@@ -273,8 +304,9 @@ def train_inputs(wildcards):
 
 def train_metrics_files():
     return [
-        f"results/{dataset}/train/{variant}/seed{seed}/metrics.tsv"
+        f"results/{dataset}/train/{protocol}/{variant}/seed{seed}/metrics.tsv"
         for dataset in DATASETS
+        for protocol in SPLIT_PROTOCOLS
         for variant in TRAIN_VARIANTS
         for seed in SEEDS
     ]
@@ -283,10 +315,16 @@ def train_metrics_files():
 # ---- report ----------------------------------------------------------------------------
 REPORT_DIR = "results/report"
 REPORT_FIGURES = f"{REPORT_DIR}/figures"
+REPORT_TABLES = f"{REPORT_DIR}/tables"
+REPORT_PROTOCOLS = "|".join(re.escape(p) for p in SPLIT_PROTOCOLS) or "NO_PROTOCOL"
+REPORT_NOISE_PROTOCOLS = (
+    "|".join(re.escape(p) for p in NOISE_PROTOCOLS) or "NO_PROTOCOL"
+)
 
 
 def report_roles():
-    """Display labels of the configured variants and the variants each figure compares."""
+    """Display labels of the configured variants, the variants each figure compares, and
+    the degree (label-only) reference."""
     from grnlink.report.variants import variant_roles
 
     return variant_roles(
@@ -305,8 +343,12 @@ def report_gene_set_datasets(wildcards):
     return report_gene_sets()[wildcards.geneset]
 
 
-def report_table(gene_set, ext):
-    return f"{REPORT_DIR}/tables/link_prediction_{gene_set}.{ext}"
+def report_table(protocol, gene_set, ext):
+    return f"{REPORT_TABLES}/link_prediction_{protocol}_{gene_set}.{ext}"
+
+
+def report_lift_table(protocol):
+    return f"{REPORT_TABLES}/lift_over_degree_{protocol}.tsv"
 
 
 def report_figure(name, ext):
@@ -326,25 +368,36 @@ def report_pr_curve_inputs(wildcards):
     }
 
 
-def report_metric_figures():
-    """The link-prediction figures the configured variants allow."""
+def report_lift_on():
+    """The lift over degree needs the degree variant and one variant to compare with it."""
+    degree = report_roles().degree
+    variants = config["train"].get("variants", [])
+    return degree is not None and any(v["name"] != degree for v in variants)
+
+
+def report_metric_figures(protocol):
+    """The link-prediction figures of one split protocol that the configured variants
+    allow; label noise only in the protocols with noise runs."""
     roles = report_roles()
     train = config["train"]
     noise_on = bool(train.get("noise_levels")) and train.get("noise_replicates", 1) > 0
     wanted = {
         "ablation": bool(roles.ablations),
-        "label_noise": bool(roles.noise) and noise_on,
+        "label_noise": bool(roles.noise) and noise_on and protocol in NOISE_PROTOCOLS,
         "edge_perturbation": bool(roles.perturbations),
+        "lift_over_degree": report_lift_on(),
     }
-    return [name for name, on in wanted.items() if on]
+    return [f"{name}_{protocol}" for name, on in wanted.items() if on]
 
 
 def report_targets():
     names = ["grn_evaluation"] + [f"pr_curves_{d}" for d in report_simulated_datasets()]
     targets = [f"{REPORT_DIR}/run/versions.tsv"]
     if config["train"].get("variants", [None]):
-        targets += [report_table(g, "md") for g in report_gene_sets()]
-        names += report_metric_figures()
+        for protocol in SPLIT_PROTOCOLS:
+            targets += [report_table(protocol, g, "md") for g in report_gene_sets()]
+            targets += [report_lift_table(protocol)] if report_lift_on() else []
+            names += report_metric_figures(protocol)
     return targets + [report_figure(name, "png") for name in names]
 
 
@@ -353,7 +406,11 @@ def all_targets():
     targets = []
     for dataset in DATASETS:
         targets.append(preprocessed(dataset))
-        targets += [split_file(dataset, seed) for seed in SEEDS]
+        targets += [
+            split_file(dataset, protocol, seed)
+            for protocol in SPLIT_PROTOCOLS
+            for seed in SEEDS
+        ]
         targets += grn_targets(dataset)
         targets.append(embeddings(dataset))
     if TRAIN_VARIANTS and SEEDS:

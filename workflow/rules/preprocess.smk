@@ -26,15 +26,16 @@ rule split:
     input:
         split_input,
     output:
-        split_file("{dataset}", "{seed}"),
+        split_file("{dataset}", "{protocol}", "{seed}"),
     log:
-        "logs/split/{dataset}_seed{seed}.log",
+        "logs/split/{dataset}_{protocol}_seed{seed}.log",
     benchmark:
-        "benchmarks/split/{dataset}_seed{seed}.tsv"
+        "benchmarks/split/{dataset}_{protocol}_seed{seed}.tsv"
     conda:
         "../../envs/preprocess.yaml"
     params:
         fractions=split_fractions(),
+        folds=config["split"]["holdout_folds"],
         reference=split_reference,
         strict_reference=split_strict_reference,
     script:

@@ -10,25 +10,34 @@ rule report_tables:
         metrics=METRICS_TABLE,
     output:
         tsv=report(
-            report_table("{geneset}", "tsv"),
+            report_table("{protocol}", "{geneset}", "tsv"),
             caption="../report/table.rst",
-            category="Link prediction",
+            category="Link prediction, {protocol} split",
             subcategory="Tables",
-            labels={"gene set": "{geneset}", "format": "TSV"},
+            labels={
+                "table": "methods x datasets",
+                "gene set": "{geneset}",
+                "format": "TSV",
+            },
         ),
-        md=report_table("{geneset}", "md"),
+        md=report_table("{protocol}", "{geneset}", "md"),
         html=report(
-            report_table("{geneset}", "html"),
+            report_table("{protocol}", "{geneset}", "html"),
             caption="../report/table.rst",
-            category="Link prediction",
+            category="Link prediction, {protocol} split",
             subcategory="Tables",
-            labels={"gene set": "{geneset}", "format": "HTML"},
+            labels={
+                "table": "methods x datasets",
+                "gene set": "{geneset}",
+                "format": "HTML",
+            },
         ),
     log:
-        "logs/report_tables/{geneset}.log",
+        "logs/report_tables/{protocol}_{geneset}.log",
     benchmark:
-        "benchmarks/report_tables/{geneset}.tsv"
+        "benchmarks/report_tables/{protocol}_{geneset}.tsv"
     wildcard_constraints:
+        protocol=REPORT_PROTOCOLS,
         geneset=r"all|TFs\+\d+",
     conda:
         "../../envs/report.yaml"
@@ -40,25 +49,66 @@ rule report_tables:
         "../scripts/report_tables.py"
 
 
+rule report_lift_over_degree:
+    input:
+        metrics=METRICS_TABLE,
+    output:
+        tsv=report(
+            report_lift_table("{protocol}"),
+            caption="../report/lift_over_degree.rst",
+            category="Link prediction, {protocol} split",
+            subcategory="Tables",
+            labels={
+                "table": "lift over degree",
+                "gene set": "all datasets",
+                "format": "TSV",
+            },
+        ),
+        png=report(
+            report_figure("lift_over_degree_{protocol}", "png"),
+            caption="../report/lift_over_degree.rst",
+            category="Link prediction, {protocol} split",
+            subcategory="Figures",
+        ),
+        svg=report_figure("lift_over_degree_{protocol}", "svg"),
+    log:
+        "logs/report_lift_over_degree/{protocol}.log",
+    benchmark:
+        "benchmarks/report_lift_over_degree/{protocol}.tsv"
+    wildcard_constraints:
+        protocol=REPORT_PROTOCOLS,
+    conda:
+        "../../envs/report.yaml"
+    params:
+        baseline=report_roles().degree,
+        labels=report_roles().labels,
+        dpi=config["report"]["dpi"],
+    script:
+        "../scripts/report_lift_over_degree.py"
+
+
 rule report_ablation:
     input:
         metrics=METRICS_TABLE,
     output:
         png=report(
-            report_figure("ablation", "png"),
+            report_figure("ablation_{protocol}", "png"),
             caption="../report/ablation.rst",
-            category="Link prediction",
+            category="Link prediction, {protocol} split",
             subcategory="Figures",
         ),
-        svg=report_figure("ablation", "svg"),
+        svg=report_figure("ablation_{protocol}", "svg"),
     log:
-        "logs/report_ablation/report.log",
+        "logs/report_ablation/{protocol}.log",
     benchmark:
-        "benchmarks/report_ablation/report.tsv"
+        "benchmarks/report_ablation/{protocol}.tsv"
+    wildcard_constraints:
+        protocol=REPORT_PROTOCOLS,
     conda:
         "../../envs/report.yaml"
     params:
         variants=report_roles().ablations,
+        baseline=report_roles().degree,
         labels=report_roles().labels,
         dpi=config["report"]["dpi"],
     script:
@@ -70,20 +120,23 @@ rule report_label_noise:
         metrics=METRICS_TABLE,
     output:
         png=report(
-            report_figure("label_noise", "png"),
+            report_figure("label_noise_{protocol}", "png"),
             caption="../report/label_noise.rst",
-            category="Link prediction",
+            category="Link prediction, {protocol} split",
             subcategory="Figures",
         ),
-        svg=report_figure("label_noise", "svg"),
+        svg=report_figure("label_noise_{protocol}", "svg"),
     log:
-        "logs/report_label_noise/report.log",
+        "logs/report_label_noise/{protocol}.log",
     benchmark:
-        "benchmarks/report_label_noise/report.tsv"
+        "benchmarks/report_label_noise/{protocol}.tsv"
+    wildcard_constraints:
+        protocol=REPORT_NOISE_PROTOCOLS,
     conda:
         "../../envs/report.yaml"
     params:
         variants=report_roles().noise,
+        baseline=report_roles().degree,
         labels=report_roles().labels,
         dpi=config["report"]["dpi"],
     script:
@@ -95,21 +148,24 @@ rule report_edge_perturbation:
         metrics=METRICS_TABLE,
     output:
         png=report(
-            report_figure("edge_perturbation", "png"),
+            report_figure("edge_perturbation_{protocol}", "png"),
             caption="../report/edge_perturbation.rst",
-            category="Link prediction",
+            category="Link prediction, {protocol} split",
             subcategory="Figures",
         ),
-        svg=report_figure("edge_perturbation", "svg"),
+        svg=report_figure("edge_perturbation_{protocol}", "svg"),
     log:
-        "logs/report_edge_perturbation/report.log",
+        "logs/report_edge_perturbation/{protocol}.log",
     benchmark:
-        "benchmarks/report_edge_perturbation/report.tsv"
+        "benchmarks/report_edge_perturbation/{protocol}.tsv"
+    wildcard_constraints:
+        protocol=REPORT_PROTOCOLS,
     conda:
         "../../envs/report.yaml"
     params:
         reference=report_roles().full_model,
         variants=report_roles().perturbations,
+        baseline=report_roles().degree,
         labels=report_roles().labels,
         dpi=config["report"]["dpi"],
     script:

@@ -1,5 +1,6 @@
-# The train stage: scRegNet, its ablations and edge perturbations, GENELink and the
-# unsupervised baselines on the same splits; label-noise replicates run inside each job.
+# The train stage: scRegNet, its ablations and edge perturbations, GENELink, the label-only
+# degree baseline and the unsupervised baselines on the same splits of every protocol;
+# label-noise replicates run inside each job (protocols of train.noise_protocols).
 
 
 rule train_variant:
@@ -11,15 +12,16 @@ rule train_variant:
         new_edges=train_run_file("predicted_edges.tsv"),
         info=train_run_file("run.json"),
     log:
-        "logs/train_variant/{dataset}_{variant}_seed{seed}.log",
+        "logs/train_variant/{dataset}_{protocol}_{variant}_seed{seed}.log",
     benchmark:
-        "benchmarks/train_variant/{dataset}_{variant}_seed{seed}.tsv"
+        "benchmarks/train_variant/{dataset}_{protocol}_{variant}_seed{seed}.tsv"
     conda:
         "../../envs/train.yaml"
     threads: config["train"]["threads"]
     params:
         variant=train_variant_config,
         settings=config["train"],
+        noise_runs=train_noise_runs,
     script:
         "../scripts/train_variant.py"
 

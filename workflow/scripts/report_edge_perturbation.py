@@ -8,5 +8,7 @@ figure = perturbation_figure(
     snakemake.params.reference,
     snakemake.params.variants,
     snakemake.params.labels,
+    protocol=snakemake.wildcards.protocol,
+    baseline=snakemake.params.baseline,
 )
 save_figure(figure, snakemake.output.png, snakemake.output.svg, dpi=snakemake.params.dpi)

@@ -3,5 +3,11 @@ from grnlink.report.figures import label_noise_figure, save_figure
 from grnlink.report.tables import read_metrics
 
 log_to(snakemake.log[0])
-figure = label_noise_figure(read_metrics(snakemake.input.metrics), snakemake.params.variants, snakemake.params.labels)
+figure = label_noise_figure(
+    read_metrics(snakemake.input.metrics),
+    snakemake.params.variants,
+    snakemake.params.labels,
+    protocol=snakemake.wildcards.protocol,
+    baseline=snakemake.params.baseline,
+)
 save_figure(figure, snakemake.output.png, snakemake.output.svg, dpi=snakemake.params.dpi)

@@ -6,6 +6,7 @@ write_paper_tables(
     read_metrics(snakemake.input.metrics),
     snakemake.params.datasets,
     snakemake.params.labels,
+    protocol=snakemake.wildcards.protocol,
     tsv=snakemake.output.tsv,
     markdown=snakemake.output.md,
     html=snakemake.output.html,

@@ -14,4 +14,6 @@ run_to_files(
     baseline_scores=snakemake.input.get("baseline_scores"),
     prior_tables=list(snakemake.input.get("prior_tables", [])),
     threads=snakemake.threads,
+    protocol=snakemake.wildcards.protocol,
+    noise_runs=snakemake.params.noise_runs,
 )

@@ -1,0 +1,115 @@
+"""Every configured variant x split protocol x dataset, measured against the degree baseline.
+
+Runs the pipeline on a config in a working directory of its own, up to
+results/tables/metrics.tsv (jobs whose outputs are newer than their inputs are not rerun,
+whatever their params, so a call can add seeds or variants to an earlier one), then writes one section of bench/RESULTS.md: per protocol,
+per dataset and variant, the test scores (pooled and per-TF AUROC/AUPRC, EPR: mean ± sd
+over seeds) and the lift over the label-only degree baseline paired by split seed (mean and
+95 % t-interval) for pooled AUROC, AUPRC and per-TF AUROC.
+
+    .venv/bin/python bench/evaluation_bench.py --config config/config.yaml --seeds 5 --all-variants \
+        --workdir /tmp/grnlink-eval-demo
+    .venv/bin/python bench/evaluation_bench.py --config bench/configs/evaluation_shipped.yaml \
+        --workdir /tmp/grnlink-eval-shipped
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import yaml
+from snakemake.utils import validate
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from results import update_section  # noqa: E402
+
+from grnlink.report.lift import LIFT_METRICS, lift_over_baseline  # noqa: E402
+from grnlink.report.tables import TABLE_METRICS, clean_runs, format_mean_sd, protocol_title, read_metrics  # noqa: E402
+from grnlink.report.variants import variant_roles  # noqa: E402
+
+METRICS = "results/tables/metrics.tsv"
+
+
+def run_pipeline(config: dict, workdir: Path, cores: int) -> Path:
+    """metrics.tsv of `config` run in `workdir` (the repository's resources/ linked in)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    if not (workdir / "resources").exists():
+        (workdir / "resources").symlink_to(ROOT / "resources")
+    configfile = workdir / "config.yaml"
+    configfile.write_text(yaml.safe_dump(config, sort_keys=False))
+    subprocess.run([str(Path(sys.executable).with_name("snakemake")), "-s", str(ROOT / "Snakefile"), "--directory",
+                    str(workdir), "--configfile", str(configfile), "--cores", str(cores), METRICS,
+                    "--rerun-triggers", "mtime", "input"], check=True)
+    return workdir / METRICS
+
+
+def _interval(row: pd.Series) -> str:
+    if pd.isna(row["ci_low"]):
+        return f"{row['mean']:+.3f}"
+    return f"{row['mean']:+.3f} [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]"
+
+
+def protocol_table(metrics: pd.DataFrame, protocol: str, labels: dict[str, str], degree: str) -> pd.DataFrame:
+    """Rows (dataset, method): test scores (mean ± sd) and the lift over `degree` (mean [95 % CI])."""
+    runs = clean_runs(metrics[metrics["protocol"] == protocol])
+    lift = lift_over_baseline(metrics, baseline=degree, labels=labels, protocol=protocol)
+    rows = []
+    for dataset in dict.fromkeys(runs["dataset"]):
+        for variant in [v for v in labels if v in set(runs["variant"])]:
+            of_run = runs[(runs["dataset"] == dataset) & (runs["variant"] == variant)]
+            row = {"dataset": dataset, "method": labels[variant], "seeds": of_run["seed"].nunique()}
+            row |= {name: format_mean_sd(of_run[column], 3) for column, name in TABLE_METRICS.items()}
+            for column, name in LIFT_METRICS.items():
+                match = lift[(lift["dataset"] == dataset) & (lift["variant"] == variant) & (lift["metric"] == column)]
+                row[f"lift {name}"] = _interval(match.iloc[0]) if len(match) else ""
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def section_body(metrics: pd.DataFrame, config: dict, config_name: str) -> str:
+    train = dict(config.get("train", {}))
+    validate(train, str(ROOT / "workflow/schemas/train.schema.yaml"))  # fills the default variants
+    roles = variant_roles(train["variants"], config.get("report", {}).get("labels"))
+    if roles.degree is None:
+        raise SystemExit(f"{config_name}: the evaluation bench needs a variant with model: degree")
+    parts = [
+        f"Config `{config_name}`, seeds {sorted(metrics['seed'].unique().tolist())}. Cells: mean ± sd over split "
+        "seeds of the test part. Lift: the method's score minus the degree baseline's on the same dataset, "
+        "protocol and split seed, mean [95 % t-interval over seeds]; an interval that excludes 0 is a "
+        "difference, one that includes it is not. The degree baseline's own rows show its scores; its lift "
+        "columns are empty."
+    ]
+    for protocol in dict.fromkeys(metrics["protocol"]):
+        table = protocol_table(metrics, protocol, roles.labels, roles.degree)
+        parts.append(f"### {protocol_title(protocol)}\n\n" + table.to_markdown(index=False))
+    return "\n\n".join(parts)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", type=Path, required=True)
+    parser.add_argument("--workdir", type=Path, required=True)
+    parser.add_argument("--seeds", type=int, help="use split seeds 0..N-1 instead of the config's")
+    parser.add_argument("--all-variants", action="store_true",
+                        help="run the train schema's default variant list instead of the config's")
+    parser.add_argument("--cores", type=int, default=2)
+    args = parser.parse_args()
+    config = yaml.safe_load(args.config.read_text())
+    if args.seeds:
+        config["seeds"] = list(range(args.seeds))
+    if args.all_variants:
+        config.setdefault("train", {}).pop("variants", None)
+    metrics = read_metrics(run_pipeline(config, args.workdir, args.cores))
+    name = str(args.config.resolve().relative_to(ROOT)) if args.config.resolve().is_relative_to(ROOT) else str(args.config)
+    name += " with the default variants" if args.all_variants else ""
+    update_section(f"Evaluation against the degree baseline: {name} (issue 15)", section_body(metrics, config, name))
+
+
+if __name__ == "__main__":
+    main()
