@@ -5,7 +5,8 @@ results/tables/metrics.tsv (jobs whose outputs are newer than their inputs are n
 whatever their params, so a call can add seeds or variants to an earlier one), then writes one section of bench/RESULTS.md: per protocol,
 per dataset and variant, the test scores (pooled and per-TF AUROC/AUPRC, EPR: mean ± sd
 over seeds) and the lift over the label-only degree baseline paired by split seed (mean and
-95 % t-interval) for pooled AUROC, AUPRC and per-TF AUROC.
+95 % t-interval) for pooled AUROC, AUPRC and per-TF AUROC. With --finished-only it runs
+nothing and summarises the runs finished so far (while a long bench still runs).
 
     .venv/bin/python bench/evaluation_bench.py --config config/config.yaml --seeds 5 --all-variants \
         --workdir /tmp/grnlink-eval-demo
@@ -29,9 +30,11 @@ sys.path.insert(0, str(ROOT))
 
 from results import update_section  # noqa: E402
 
+from grnlink.io import write_table  # noqa: E402
 from grnlink.report.lift import LIFT_METRICS, lift_over_baseline  # noqa: E402
 from grnlink.report.tables import TABLE_METRICS, clean_runs, format_mean_sd, protocol_title, read_metrics  # noqa: E402
 from grnlink.report.variants import variant_roles  # noqa: E402
+from grnlink.train.run import gather_metrics  # noqa: E402
 
 METRICS = "results/tables/metrics.tsv"
 
@@ -49,6 +52,14 @@ def run_pipeline(config: dict, workdir: Path, cores: int) -> Path:
     return workdir / METRICS
 
 
+def finished_runs(workdir: Path) -> Path:
+    """The metrics rows of every training run finished in `workdir`, as one table."""
+    paths = sorted(map(str, workdir.glob("results/*/train/*/*/seed*/metrics.tsv")))
+    table = workdir / "results/tables/metrics_finished.tsv"
+    write_table(gather_metrics(paths), table)
+    return table
+
+
 def _interval(row: pd.Series) -> str:
     if pd.isna(row["ci_low"]):
         return f"{row['mean']:+.3f}"
@@ -63,7 +74,8 @@ def protocol_table(metrics: pd.DataFrame, protocol: str, labels: dict[str, str],
     for dataset in dict.fromkeys(runs["dataset"]):
         for variant in [v for v in labels if v in set(runs["variant"])]:
             of_run = runs[(runs["dataset"] == dataset) & (runs["variant"] == variant)]
-            row = {"dataset": dataset, "method": labels[variant], "seeds": of_run["seed"].nunique()}
+            method = labels[variant].replace("|", "\\|")  # a bare pipe would end the Markdown cell
+            row = {"dataset": dataset, "method": method, "seeds": of_run["seed"].nunique()}
             row |= {name: format_mean_sd(of_run[column], 3) for column, name in TABLE_METRICS.items()}
             for column, name in LIFT_METRICS.items():
                 match = lift[(lift["dataset"] == dataset) & (lift["variant"] == variant) & (lift["metric"] == column)]
@@ -98,6 +110,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, help="use split seeds 0..N-1 instead of the config's")
     parser.add_argument("--all-variants", action="store_true",
                         help="run the train schema's default variant list instead of the config's")
+    parser.add_argument("--finished-only", action="store_true",
+                        help="run nothing; summarise the runs finished so far in --workdir")
     parser.add_argument("--cores", type=int, default=2)
     args = parser.parse_args()
     config = yaml.safe_load(args.config.read_text())
@@ -105,9 +119,11 @@ def main() -> None:
         config["seeds"] = list(range(args.seeds))
     if args.all_variants:
         config.setdefault("train", {}).pop("variants", None)
-    metrics = read_metrics(run_pipeline(config, args.workdir, args.cores))
+    metrics = read_metrics(finished_runs(args.workdir) if args.finished_only
+                           else run_pipeline(config, args.workdir, args.cores))
     name = str(args.config.resolve().relative_to(ROOT)) if args.config.resolve().is_relative_to(ROOT) else str(args.config)
     name += " with the default variants" if args.all_variants else ""
+    name += ", runs finished so far" if args.finished_only else ""
     update_section(f"Evaluation against the degree baseline: {name} (issue 15)", section_body(metrics, config, name))
 
 
