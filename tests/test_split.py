@@ -163,13 +163,19 @@ def test_genelink_protocol_is_byte_identical_to_the_split_before_protocols(tmp_p
         assert hashlib.sha256((tmp_path / "split.tsv").read_bytes()).hexdigest() == digest
 
 
+def checked_fold_splits(protocol, folds):
+    """The splits of seeds 0 .. folds-1 of mHSC-L, each passing `check_split`."""
+    genes, network, tfs = shipped()
+    for seed in range(folds):
+        split = protocol_split(protocol, genes, network, seed, tfs=tfs, folds=folds)
+        check_split(split, network, genes, protocol=protocol, tfs=tfs)
+        yield split
+
+
 def test_tf_holdout_keeps_test_tfs_out_of_training_and_validation():
     genes, network, tfs = shipped()
-    folds = 5
     tested = []
-    for seed in range(folds):
-        split = protocol_split("tf_holdout", genes, network, seed, tfs=tfs, folds=folds)
-        check_split(split, network, genes, protocol="tf_holdout", tfs=tfs)
+    for split in checked_fold_splits("tf_holdout", folds=5):
         test_tfs, val_tfs = part_set(split, "test", "TF"), part_set(split, "validation", "TF")
         seen = split[split["part"] != "test"]
         assert test_tfs and not test_tfs & (set(seen["TF"]) | set(seen["Target"]))
@@ -183,11 +189,8 @@ def test_tf_holdout_keeps_test_tfs_out_of_training_and_validation():
 
 def test_gene_holdout_keeps_test_genes_out_of_training_and_validation():
     genes, network, tfs = shipped()
-    folds = 4
     tested = []
-    for seed in range(folds):
-        split = protocol_split("gene_holdout", genes, network, seed, tfs=tfs, folds=folds)
-        check_split(split, network, genes, protocol="gene_holdout", tfs=tfs)
+    for split in checked_fold_splits("gene_holdout", folds=4):
         held = part_set(split, "test", "Target")
         seen = split[split["part"] != "test"]
         assert held and not held & (set(seen["TF"]) | set(seen["Target"]))
