@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -71,12 +71,8 @@ def hard_negative_split(
         raise ValueError(f"split fractions (train, validation, test) must be >= 0 and sum to 1, got {list(fractions)}")
     rng = np.random.default_rng(seed)
     gene_array = np.asarray(list(genes))
-    gene_set = set(gene_array)
-    targets = network.groupby("Gene1", sort=True)["Gene2"].apply(lambda s: set(s))
     frames = []
-    for tf, positives in targets.items():
-        if tf not in gene_set or not positives <= gene_set:
-            raise ValueError(f"network edge of {tf!r} names a gene outside the benchmark gene set")
+    for tf, positives in _targets_by_tf(gene_array, network):
         negatives = gene_array[~np.isin(gene_array, list(positives | {tf}))]
         positive_array = gene_array[np.isin(gene_array, list(positives))]
         for label, candidates in ((1, positive_array), (0, negatives)):
@@ -103,15 +99,21 @@ def _assign_parts(n: int, fractions: Sequence[float], rng: np.random.Generator) 
     return ["train"] * train + ["validation"] * validation + ["test"] * test
 
 
+def _targets_by_tf(gene_array: np.ndarray, network: pd.DataFrame) -> Iterator[tuple[str, set[str]]]:
+    """(TF, set of its targets) for every TF of the network, sorted; every gene must be a benchmark gene."""
+    gene_set = set(gene_array)
+    for tf, targets in network.groupby("Gene1", sort=True)["Gene2"]:
+        positives = set(targets)
+        if tf not in gene_set or not positives <= gene_set:
+            raise ValueError(f"network edge of {tf!r} names a gene outside the benchmark gene set")
+        yield tf, positives
+
+
 def candidate_pairs(genes: Sequence[str], network: pd.DataFrame) -> pd.DataFrame:
     """Every (TF with targets, other benchmark gene) pair with its label, TFs sorted."""
     gene_array = np.asarray(list(genes))
-    gene_set = set(gene_array)
     frames = []
-    for tf, positives in network.groupby("Gene1", sort=True)["Gene2"]:
-        positives = set(positives)
-        if tf not in gene_set or not positives <= gene_set:
-            raise ValueError(f"network edge of {tf!r} names a gene outside the benchmark gene set")
+    for tf, positives in _targets_by_tf(gene_array, network):
         others = gene_array[gene_array != tf]
         frames.append(pd.DataFrame({"TF": tf, "Target": others, "label": np.isin(others, list(positives)).astype(int)}))
     return pd.concat(frames, ignore_index=True)
