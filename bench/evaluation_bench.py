@@ -23,7 +23,6 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
-from snakemake.utils import validate
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -34,6 +33,7 @@ from grnlink.io import write_table  # noqa: E402
 from grnlink.report.lift import LIFT_METRICS, lift_over_baseline  # noqa: E402
 from grnlink.report.tables import TABLE_METRICS, clean_runs, format_mean_sd, protocol_title, read_metrics  # noqa: E402
 from grnlink.report.variants import variant_roles  # noqa: E402
+from grnlink.settings import ReportSettings, TrainSettings  # noqa: E402
 from grnlink.train.run import gather_metrics  # noqa: E402
 
 METRICS = "results/tables/metrics.tsv"
@@ -85,9 +85,9 @@ def protocol_table(metrics: pd.DataFrame, protocol: str, labels: dict[str, str],
 
 
 def section_body(metrics: pd.DataFrame, config: dict, config_name: str) -> str:
-    train = dict(config.get("train", {}))
-    validate(train, str(ROOT / "workflow/schemas/train.schema.yaml"))  # fills the default variants
-    roles = variant_roles(train["variants"], config.get("report", {}).get("labels"))
+    # The configured variants (the default list when the config has none), as the workflow reads them.
+    variants = TrainSettings.from_config(config.get("train")).variants
+    roles = variant_roles(variants, ReportSettings.from_config(config.get("report")).labels)
     if roles.degree is None:
         raise SystemExit(f"{config_name}: the evaluation bench needs a variant with model: degree")
     parts = [

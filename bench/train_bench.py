@@ -52,7 +52,7 @@ def one_run(variant: dict, threads: int, embeddings: str | None, embedding_dim: 
     from grnlink.train import data as tdata
     from grnlink.train.data import RunInputs
     from grnlink.train.run import run_variant
-    from grnlink.train.settings import Settings, Variant
+    from grnlink.settings import TrainSettings, Variant
 
     torch.set_num_threads(threads)
     start = time.perf_counter()
@@ -65,8 +65,10 @@ def one_run(variant: dict, threads: int, embeddings: str | None, embedding_dim: 
     gene_data = tdata.GeneData(genes=genes, tfs=benchmark_tfs(rna), features=tdata.expression_features(rna, genes),
                                embedding=embedding)
     split = tdata.index_split(hard_negative_split(genes, training_network(rna), 0), genes)
-    result = run_variant(RunInputs(genes=gene_data, split=split), Variant.from_config(variant),
-                         Settings.from_config({}), 0, [], 0, 1000)
+    # The train stage's defaults, clean labels only, the 1000 best new edges.
+    settings = TrainSettings(variants=(Variant.from_config(variant),), noise_replicates=0, top_new_edges=1000)
+    run = settings.variant_run(variant["name"], protocol="genelink")
+    result = run_variant(RunInputs(genes=gene_data, split=split), run, 0)
     row = result.metrics.iloc[0]
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return {"wall_s": time.perf_counter() - start, "cpu_s": usage.ru_utime + usage.ru_stime,

@@ -1,18 +1,6 @@
-"""Config helpers: readable validation errors, settings objects from config sections."""
+"""Readable config validation errors (the typed settings are in grnlink.settings)."""
 
 from __future__ import annotations
-
-import dataclasses
-from typing import Any, TypeVar
-
-T = TypeVar("T")
-
-
-def dataclass_from_config(cls: type[T], cfg: dict[str, Any] | None) -> T:
-    """An instance of dataclass `cls` from the config keys it has fields for; other keys
-    (those another part of the workflow reads) are ignored."""
-    names = {field.name for field in dataclasses.fields(cls)}
-    return cls(**{key: value for key, value in (cfg or {}).items() if key in names})
 
 
 def describe_validation_error(error: Exception) -> str:

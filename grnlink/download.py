@@ -21,8 +21,9 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+from grnlink.settings import RemoteFile, RetryPolicy
 
 log = logging.getLogger("grnlink.download")
 
@@ -35,15 +36,6 @@ class DownloadError(RuntimeError):
     """A download that cannot succeed; the message starts with the URL."""
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how patiently to retry: waits are `backoff_s * 2**attempt`."""
-
-    retries: int = 5
-    backoff_s: float = 2.0
-    timeout_s: float = 60.0
-
-
 def geo_supplementary_url(accession: str, file_name: str) -> str:
     """URL of a GEO series' supplementary file (GSE75748 lives under GSE75nnn)."""
     if not (accession.startswith("GSE") and accession[3:].isdigit()):
@@ -52,12 +44,12 @@ def geo_supplementary_url(accession: str, file_name: str) -> str:
     return GEO_SUPPLEMENT_URL.format(stub=stub, accession=accession, file=file_name)
 
 
-def resolve_url(file_name: str, entry: dict) -> str:
+def resolve_url(file_name: str, remote: RemoteFile) -> str:
     """The URL of a configured download: `url` as given, or `geo` accession + file name."""
-    if entry.get("url"):
-        return str(entry["url"])
-    if entry.get("geo"):
-        return geo_supplementary_url(str(entry["geo"]), file_name)
+    if remote.url:
+        return remote.url
+    if remote.geo:
+        return geo_supplementary_url(remote.geo, file_name)
     raise ValueError(f"download {file_name!r}: give either `url` or `geo`")
 
 
@@ -68,7 +60,7 @@ def download(
     size: int | None = None,
     md5: str | None = None,
     sha256: str | None = None,
-    policy: RetryPolicy = RetryPolicy(),
+    policy: RetryPolicy,
 ) -> Path:
     """Fetch `url` to `dest` (resuming, retrying, verifying); return `dest`."""
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""

@@ -10,6 +10,7 @@ a benchmark gene set, so every gene is `selected`; the single cell type is the d
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import anndata as ad
@@ -18,33 +19,45 @@ import pandas as pd
 import scipy.sparse as sp
 
 from grnlink import dataset
+from grnlink.benchmark import attach_network
 from grnlink.errors import InputError
 from grnlink.io import atomic_path, read_table
-from grnlink.preprocess import attach_network
 
-EXPRESSION = "BL--ExpressionData.csv"
-GENELINK_FILES = (EXPRESSION, "Target.csv", "TF.csv", "Label.csv")
+# The files of a GENELink folder by role (the preprocess job's inputs, grnlink.sources).
+FILES = {"expression": "BL--ExpressionData.csv", "targets": "Target.csv", "tfs": "TF.csv", "labels": "Label.csv"}
+NETWORK_FILE = "BL--network.csv"  # the edges as gene symbols, as GENELink ships them; not read
+
+
+def genelink_files(folder: str | os.PathLike[str]) -> dict[str, str]:
+    """The paths of a GENELink folder's files, by role (`FILES`)."""
+    return {role: os.path.join(folder, name) for role, name in FILES.items()}
 
 
 def read_genelink(folder: str | os.PathLike[str], name: str) -> ad.AnnData:
     """The preprocessed RNA object of a GENELink folder (no counts: the values are logs)."""
-    folder = Path(folder)
-    if not folder.is_dir():
+    if not Path(folder).is_dir():
         raise InputError(folder, "GENELink folder not found")
-    expression = read_expression(folder / EXPRESSION)
-    genes = _read_indexed_genes(folder / "Target.csv", "Gene", expression.index)
-    tfs = _read_indexed_genes(folder / "TF.csv", "TF", expression.index)
-    labels = read_table(folder / "Label.csv", required=["TF", "Target"])
+    return read_genelink_files(genelink_files(folder), name)
+
+
+def read_genelink_files(files: Mapping[str, str | os.PathLike[str]], name: str) -> ad.AnnData:
+    """`read_genelink` from the folder's files by role (`FILES`); the cell type is `name`."""
+    labels_path = Path(files["labels"])
+    expression = read_expression(Path(files["expression"]))
+    genes = _read_indexed_genes(Path(files["targets"]), "Gene", expression.index)
+    tfs = _read_indexed_genes(Path(files["tfs"]), "TF", expression.index)
+    labels = read_table(labels_path, required=["TF", "Target"])
     for column in ("TF", "Target"):
         values = pd.to_numeric(labels[column], errors="coerce")
         bad = ~values.isin(genes.index)
         if bad.any():
             row = int(np.argmax(bad.to_numpy()))
-            raise InputError(folder / "Label.csv", f"unknown gene ids: {column} index {labels[column].iat[row]!r} is not in Target.csv", line=row + 2)
+            raise InputError(labels_path, f"unknown gene ids: {column} index {labels[column].iat[row]!r} "
+                                          f"is not in {FILES['targets']}", line=row + 2)
         labels[column] = values.astype(int)
     network = pd.DataFrame({"Gene1": genes.loc[labels["TF"]].to_numpy(), "Gene2": genes.loc[labels["Target"]].to_numpy()})
     if not network["Gene1"].isin(set(tfs)).any():
-        raise InputError(folder / "Label.csv", "no TF of the network is listed in TF.csv")
+        raise InputError(labels_path, f"no TF of the network is listed in {FILES['tfs']}")
     rna = ad.AnnData(
         X=expression.T.to_numpy(np.float32),
         obs=pd.DataFrame(index=pd.Index(expression.columns.astype(str))),
@@ -53,7 +66,7 @@ def read_genelink(folder: str | os.PathLike[str], name: str) -> ad.AnnData:
     rna.obs["cell_type"] = pd.Categorical([name] * rna.n_obs, categories=[name])
     rna.var["is_tf"] = rna.var_names.isin(list(tfs))
     rna.var["selected"] = True
-    return attach_network(rna, network, folder / "Label.csv")
+    return attach_network(rna, network, labels_path)
 
 
 def read_expression(path: Path) -> pd.DataFrame:
@@ -83,7 +96,7 @@ def _read_indexed_genes(path: Path, column: str, genes: pd.Index) -> pd.Series:
     unknown = ~table[column].isin(genes)
     if unknown.any():
         row = int(np.argmax(unknown.to_numpy()))
-        raise InputError(path, f"unknown gene ids: {table[column].iat[row]!r} is not in {EXPRESSION}", line=row + 2)
+        raise InputError(path, f"unknown gene ids: {table[column].iat[row]!r} is not in {FILES['expression']}", line=row + 2)
     return pd.Series(table[column].to_numpy(), index=pd.to_numeric(table["index"], errors="coerce"))
 
 
@@ -97,8 +110,9 @@ def export_genelink(rna: ad.AnnData, folder: str | os.PathLike[str]) -> None:
     x = x.toarray() if sp.issparse(x) else np.asarray(x)
     with atomic_path(folder) as tmp:
         tmp.mkdir()
-        pd.DataFrame(x.T, index=genes, columns=rna.obs_names).to_csv(tmp / EXPRESSION)
-        pd.DataFrame({"Gene": genes, "index": range(len(genes))}).to_csv(tmp / "Target.csv")
-        pd.DataFrame({"TF": tfs, "index": [index[t] for t in tfs]}).to_csv(tmp / "TF.csv")
-        pd.DataFrame({"TF": network["Gene1"].map(index), "Target": network["Gene2"].map(index)}).to_csv(tmp / "Label.csv")
-        network.to_csv(tmp / "BL--network.csv", index=False)
+        files = {role: tmp / name for role, name in FILES.items()}
+        pd.DataFrame(x.T, index=genes, columns=rna.obs_names).to_csv(files["expression"])
+        pd.DataFrame({"Gene": genes, "index": range(len(genes))}).to_csv(files["targets"])
+        pd.DataFrame({"TF": tfs, "index": [index[t] for t in tfs]}).to_csv(files["tfs"])
+        pd.DataFrame({"TF": network["Gene1"].map(index), "Target": network["Gene2"].map(index)}).to_csv(files["labels"])
+        network.to_csv(tmp / NETWORK_FILE, index=False)

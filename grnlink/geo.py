@@ -1,10 +1,10 @@
 """The seven BEELINE datasets from their raw GEO files: one parser per series.
 
-`load_raw(name, cfg, files)` turns the downloaded (and unpacked) files of one dataset into
+`load_raw(name, dataset, files)` turns the downloaded (and unpacked) files of one dataset into
 `(rna, network, tfs)`: an AnnData of cells x genes with BEELINE's per-dataset
 normalisation in `X` (log2), the cell-type-specific ChIP-seq network (`Gene1`, `Gene2`) and
 the species' TF list plus the network's regulators. Gene selection and network restriction
-are the preprocess stage's (grnlink.preprocess).
+are the benchmark's (grnlink.benchmark).
 
 Raw formats, and the normalisation of BEELINE's data-processing scripts:
 
@@ -31,7 +31,7 @@ import gzip
 import logging
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import anndata as ad
@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from grnlink.errors import InputError
+from grnlink.settings import GeoDataset
 
 log = logging.getLogger("grnlink.geo")
 
@@ -49,24 +50,24 @@ ENSEMBL_VERSION = re.compile(r"^(ENS[A-Z]*[GT]\d+)\.\d+$")
 
 
 # ---- entry point ---------------------------------------------------------------------
-def load_raw(name: str, cfg: dict, files: dict[str, str]) -> tuple[ad.AnnData, pd.DataFrame, list[str]]:
+def load_raw(name: str, dataset: GeoDataset, files: Mapping[str, str]) -> tuple[ad.AnnData, pd.DataFrame, list[str]]:
     """RNA, ground-truth network and TF list of the geo dataset `name`.
 
-    `files` maps each role in `cfg["files"]` to its local path: the downloaded file, or the
-    directory a `.gz`/`.zip` was unpacked into.
+    `files` maps each role of `dataset.files` to its local path: the downloaded file, or
+    the directory a `.gz`/`.zip` was unpacked into.
     """
-    series = cfg["series"]
+    series = dataset.series
     if series not in PARSERS:
         raise InputError(None, f"dataset {name}: unknown series {series!r}; known: {sorted(PARSERS)}")
     missing = [role for role in REQUIRED_FILES[series] if role not in files]
     if missing:
         raise InputError(None, f"dataset {name} (series {series}) lacks file role(s) {missing}")
-    rna = PARSERS[series](cfg, {role: unpacked_file(path) for role, path in files.items() if role != "networks"})
+    rna = PARSERS[series](dataset, {role: unpacked_file(files[role]) for role in files if role != "networks"})
     rna.obs.insert(0, "cell_type", pd.Categorical([name] * rna.n_obs))
     rna.uns["geo"] = {"series": series, "species": SPECIES[series]}
     networks = Path(files["networks"])
-    network = read_network(member(networks, cfg["network"]))
-    tfs = tfs_with_regulators(read_tfs(member(networks, cfg["tfs"])), network)
+    network = read_network(member(networks, dataset.network))
+    tfs = tfs_with_regulators(read_tfs(member(networks, dataset.tfs)), network)
     log.info("%s: %d cells x %d genes, %d network edges, %d TFs", name, rna.n_obs, rna.n_vars, len(network), len(tfs))
     return rna, network, tfs
 
@@ -187,12 +188,6 @@ def read_id_table(path: Path, id_column: str, symbol_column: str) -> pd.Series:
     return pd.Series(table[symbol_column].to_numpy(), index=ids).groupby(level=0).first()
 
 
-def gene_table_columns(cfg: dict) -> tuple[str, str]:
-    """(id column, symbol column) of the dataset's gene table; defaults as in geo.schema.yaml."""
-    table = cfg.get("gene_table") or {}
-    return table.get("id_column", "Transcript stable ID"), table.get("symbol_column", "Gene name")
-
-
 def strip_version(identifier: str) -> str:
     """`ENSMUST00000000001.4` -> `ENSMUST00000000001`; anything else unchanged."""
     match = ENSEMBL_VERSION.match(identifier)
@@ -275,7 +270,7 @@ def _sum_per_symbol(genes_by_cells: pd.DataFrame, upper: bool = False) -> pd.Dat
 
 
 # ---- one parser per series -----------------------------------------------------------
-def parse_hesc(cfg: dict, files: dict[str, Path]) -> ad.AnnData:
+def parse_hesc(dataset: GeoDataset, files: Mapping[str, Path]) -> ad.AnnData:
     """GSE75748 time course: genes x cells expected counts, cells like `H9.12h_001`."""
     path = files["expression"]
     _, genes_by_cells = read_matrix(path, ",")
@@ -290,7 +285,7 @@ def parse_hesc(cfg: dict, files: dict[str, Path]) -> ad.AnnData:
     return _anndata(counts, pd.DataFrame({"time": times}), np.log2(normalised + 1), counts.to_numpy())
 
 
-def parse_hhep(cfg: dict, files: dict[str, Path]) -> ad.AnnData:
+def parse_hhep(dataset: GeoDataset, files: Mapping[str, Path]) -> ad.AnnData:
     """GSE81252 lineage: cells x genes log2 FPKM, second column `experiment`."""
     path = files["expression"]
     text, values = read_matrix(path, ",", n_text_columns=2)
@@ -299,12 +294,12 @@ def parse_hhep(cfg: dict, files: dict[str, Path]) -> ad.AnnData:
     return _anndata(values, obs, values.to_numpy())
 
 
-def parse_mdc(cfg: dict, files: dict[str, Path]) -> ad.AnnData:
+def parse_mdc(dataset: GeoDataset, files: Mapping[str, Path]) -> ad.AnnData:
     """GSE48968: genes x cells TPM; the LPS time course cells only."""
     path = files["expression"]
     _, genes_by_cells = read_matrix(path, "\t")
     tpm = _sum_per_symbol(genes_by_cells, upper=True).T
-    keep_pattern, drop_pattern = cfg.get("keep_cells", ""), cfg.get("drop_cells", "")
+    keep_pattern, drop_pattern = dataset.keep_cells, dataset.drop_cells
     keep = tpm.index.str.contains(keep_pattern, regex=True)
     if drop_pattern:
         keep &= ~tpm.index.str.contains(drop_pattern, regex=True)
@@ -316,11 +311,11 @@ def parse_mdc(cfg: dict, files: dict[str, Path]) -> ad.AnnData:
     return _anndata(tpm, pd.DataFrame({"time": times}), _linear_to_log2(tpm))
 
 
-def parse_mesc(cfg: dict, files: dict[str, Path]) -> ad.AnnData:
+def parse_mesc(dataset: GeoDataset, files: Mapping[str, Path]) -> ad.AnnData:
     """GSE98664: transcript x cells TPM summed per gene symbol; time = 3rd `_` token."""
     path = files["expression"]
     _, transcripts = read_matrix(path, "\t")
-    symbols = read_id_table(files["gene_table"], *gene_table_columns(cfg))
+    symbols = read_id_table(files["gene_table"], dataset.gene_table.id_column, dataset.gene_table.symbol_column)
     genes = transcripts.index.map(strip_version).map(symbols)
     mapped = genes.notna()
     if not mapped.any():
@@ -332,19 +327,19 @@ def parse_mesc(cfg: dict, files: dict[str, Path]) -> ad.AnnData:
     return _anndata(tpm, pd.DataFrame({"time": times}), _linear_to_log2(tpm))
 
 
-def parse_mhsc(cfg: dict, files: dict[str, Path]) -> ad.AnnData:
+def parse_mhsc(dataset: GeoDataset, files: Mapping[str, Path]) -> ad.AnnData:
     """Nestorowa 2016: genes x cells normalised counts; the cells of one lineage's gates."""
     path = files["expression"]
     _, genes_by_cells = read_matrix(path, None)
     if "gene_table" in files:
         # Ids without a symbol in the table keep their name (they may be symbols already).
-        symbols = read_id_table(files["gene_table"], *gene_table_columns(cfg))
+        symbols = read_id_table(files["gene_table"], dataset.gene_table.id_column, dataset.gene_table.symbol_column)
         genes = genes_by_cells.index.map(strip_version).map(symbols)
         log.info("%s: %d of %d gene ids have a symbol", path, genes.notna().sum(), len(genes))
         named = np.where(pd.isna(genes), genes_by_cells.index, genes)
         genes_by_cells = genes_by_cells.set_axis(pd.Index(named, dtype=str), axis=0)
     values = _sum_per_symbol(genes_by_cells, upper=True).T
-    wanted = cfg.get("lineage_cell_types") or []
+    wanted = list(dataset.lineage_cell_types)
     if not wanted:
         raise InputError(None, "series mHSC needs `lineage_cell_types`: the cell-type gates of the lineage")
     gates = read_cell_gates(files["cell_types"])
@@ -386,7 +381,7 @@ def _cell_name_part(cells: pd.Index, pattern: re.Pattern, path: Path, expected: 
     return parts.to_numpy()
 
 
-PARSERS: dict[str, Callable[[dict, dict[str, Path]], ad.AnnData]] = {
+PARSERS: dict[str, Callable[[GeoDataset, Mapping[str, Path]], ad.AnnData]] = {
     "hESC": parse_hesc, "hHEP": parse_hhep, "mDC": parse_mdc, "mESC": parse_mesc, "mHSC": parse_mhsc,
 }
 REQUIRED_FILES = {

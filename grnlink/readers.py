@@ -21,23 +21,27 @@ from grnlink.errors import InputError
 from grnlink.io import read_table
 
 PEAK_PATTERN = re.compile(r"^(?P<chrom>[^:]+):(?P<start>\d+)-(?P<end>\d+)$")
+TENX_MATRIX = "matrix.mtx.gz"
+TENX_FEATURES = "features.tsv.gz"
+TENX_BARCODES = "barcodes.tsv.gz"
+TENX_FILES = (TENX_MATRIX, TENX_FEATURES, TENX_BARCODES)
 
 
 def read_10x(directory: str | os.PathLike[str]) -> ad.AnnData:
     """Cells x features counts from a 10x folder; var has `feature_id`, `feature_type`."""
     directory = Path(directory)
-    matrix_path = directory / "matrix.mtx.gz"
-    features = _read_lines_table(directory / "features.tsv.gz", min_columns=2)
-    barcodes = _read_lines_table(directory / "barcodes.tsv.gz", min_columns=1)[0]
+    matrix_path = directory / TENX_MATRIX
+    features = _read_lines_table(directory / TENX_FEATURES, min_columns=2)
+    barcodes = _read_lines_table(directory / TENX_BARCODES, min_columns=1)[0]
     matrix = read_mtx(matrix_path)
     if matrix.shape != (len(features), len(barcodes)):
         raise InputError(
             matrix_path,
             f"matrix is {matrix.shape[0]} features x {matrix.shape[1]} cells but "
-            f"features.tsv.gz lists {len(features)} and barcodes.tsv.gz {len(barcodes)}",
+            f"{TENX_FEATURES} lists {len(features)} and {TENX_BARCODES} {len(barcodes)}",
         )
     if barcodes.duplicated().any():
-        raise InputError(directory / "barcodes.tsv.gz", f"duplicated barcode {barcodes[barcodes.duplicated()].iat[0]!r}")
+        raise InputError(directory / TENX_BARCODES, f"duplicated barcode {barcodes[barcodes.duplicated()].iat[0]!r}")
     var = pd.DataFrame(
         {"feature_id": features[0].to_numpy(), "feature_type": features[2].to_numpy() if 2 in features else ""},
         index=pd.Index(features[1].astype(str).to_numpy()),

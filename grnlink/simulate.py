@@ -52,9 +52,10 @@ import pandas as pd
 import scipy.io
 import scipy.sparse as sp
 
-from grnlink.config import dataclass_from_config
 from grnlink.io import atomic_path
+from grnlink.readers import TENX_BARCODES, TENX_FEATURES, TENX_FILES, TENX_MATRIX
 from grnlink.reproducibility import package_versions
+from grnlink.settings import SimulationParams
 
 PROXIMAL_WINDOW = 50_000
 PEAK_WIDTH = 500
@@ -62,58 +63,19 @@ DISTAL_START = 60_000
 DISTAL_BINS = 90
 HILL_N = 2.0
 DROPOUT_SLOPE = 4.0  # SERGIO-style logistic dropout: steep, so mostly low-expressed entries drop
-PROXIMAL_PEAK_SHARE = 0.8
 MAX_REGULATORS = 8
+# The raw folder `write_raw` writes and the preprocess stage reads (grnlink.singlecell).
+RNA_DIR = "rna"
+ATAC_DIR = "atac"
+GENES_FILE = "genes.tsv"
+MOTIF_HITS_FILE = "motif_hits.tsv"
+CELL_TYPES_FILE = "cell_types.tsv"
+GROUND_TRUTH_FILE = "ground_truth.csv"
+RECORD_FILE = "simulation.json"
 RAW_FILES = (
-    "rna/matrix.mtx.gz", "rna/features.tsv.gz", "rna/barcodes.tsv.gz",
-    "atac/matrix.mtx.gz", "atac/features.tsv.gz", "atac/barcodes.tsv.gz",
-    "genes.tsv", "motif_hits.tsv", "cell_types.tsv", "ground_truth.csv", "simulation.json",
+    *(f"{modality}/{name}" for modality in (RNA_DIR, ATAC_DIR) for name in TENX_FILES),
+    GENES_FILE, MOTIF_HITS_FILE, CELL_TYPES_FILE, GROUND_TRUTH_FILE, RECORD_FILE,
 )
-
-
-@dataclass(frozen=True)
-class SimulationParams:
-    """Sizes and noise levels of a simulated dataset (config keys of `source: simulate`)."""
-
-    n_cells: int = 3000
-    n_cell_types: int = 4
-    n_tfs: int = 60
-    n_genes: int = 600
-    n_peaks: int = 6000
-    seed: int = 0
-    regulators_per_target: float = 2.0
-    tf_hub_exponent: float = 1.0
-    regulator_load_spread: float = 0.8
-    specific_edges_per_cell_type: float = 0.25
-    decoy_motif_hits: float = 6.0
-    motif_recall: float = 0.8
-    cell_noise: float = 0.8
-    intrinsic_noise: float = 0.3
-    umis_per_cell: float = 1500.0
-    nb_dispersion: float = 2.0
-    dropout_quantile: float = 0.1
-    atac_depth: float = 1.0
-
-    def __post_init__(self) -> None:
-        if self.n_cell_types < 1 or self.n_cells < 2 * self.n_cell_types:
-            raise ValueError("need at least one cell type and two cells per cell type")
-        if not 2 <= self.n_tfs < self.n_genes:
-            raise ValueError("need 2 <= n_tfs < n_genes")
-        if self.proximal_peaks_per_gene < self.n_cell_types + 2:
-            raise ValueError(
-                f"n_peaks={self.n_peaks} is too small: every gene needs at least n_cell_types + 2 "
-                f"= {self.n_cell_types + 2} nearby peaks, i.e. n_peaks >= "
-                f"{int(np.ceil((self.n_cell_types + 2) * self.n_genes / PROXIMAL_PEAK_SHARE))}"
-            )
-
-    @property
-    def proximal_peaks_per_gene(self) -> int:
-        return int(self.n_peaks * PROXIMAL_PEAK_SHARE) // self.n_genes
-
-    @classmethod
-    def from_config(cls, cfg: dict) -> SimulationParams:
-        """Take the simulator's keys from a dataset's config entry, ignore the others."""
-        return dataclass_from_config(cls, cfg)
 
 
 @dataclass
@@ -393,23 +355,23 @@ def write_raw(data: SimulatedData, params: SimulationParams, out_dir: str | os.P
     """Write the dataset as real data arrives (see `RAW_FILES`), atomically as one folder."""
     with atomic_path(out_dir) as tmp:
         for modality, matrix, features in (
-            ("rna", data.rna_counts, _gene_features(data.genes)),
-            ("atac", data.atac_counts, _peak_features(data.peaks)),
+            (RNA_DIR, data.rna_counts, _gene_features(data.genes)),
+            (ATAC_DIR, data.atac_counts, _peak_features(data.peaks)),
         ):
             (tmp / modality).mkdir(parents=True)
-            _write_mtx_gz(matrix.T.tocoo(), tmp / modality / "matrix.mtx.gz")
-            _write_text_gz(features, tmp / modality / "features.tsv.gz")
-            _write_text_gz("".join(f"{b}\n" for b in data.barcodes), tmp / modality / "barcodes.tsv.gz")
+            _write_mtx_gz(matrix.T.tocoo(), tmp / modality / TENX_MATRIX)
+            _write_text_gz(features, tmp / modality / TENX_FEATURES)
+            _write_text_gz("".join(f"{b}\n" for b in data.barcodes), tmp / modality / TENX_BARCODES)
         data.genes[["gene_id", "gene_name", "chrom", "tss", "strand"]].to_csv(
-            tmp / "genes.tsv", sep="\t", index=False
+            tmp / GENES_FILE, sep="\t", index=False
         )
-        data.motif_hits.to_csv(tmp / "motif_hits.tsv", sep="\t", index=False)
+        data.motif_hits.to_csv(tmp / MOTIF_HITS_FILE, sep="\t", index=False)
         pd.DataFrame({"barcode": data.barcodes, "cell_type": data.cell_types}).to_csv(
-            tmp / "cell_types.tsv", sep="\t", index=False
+            tmp / CELL_TYPES_FILE, sep="\t", index=False
         )
-        data.network.to_csv(tmp / "ground_truth.csv", index=False)
+        data.network.to_csv(tmp / GROUND_TRUTH_FILE, index=False)
         record = {"params": asdict(params), "seed": params.seed, "versions": package_versions()}
-        (tmp / "simulation.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+        (tmp / RECORD_FILE).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
 
 
 def _gene_features(genes: pd.DataFrame) -> str:

@@ -31,13 +31,14 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from grnlink.errors import InputError
+from grnlink.settings import DatasetSettings, GenelinkDataset, GeoDataset, SimulatedDataset
 
 log = logging.getLogger(__name__)
 
@@ -128,30 +129,33 @@ def holdout_shortfall(n_items: int, folds: int, validation_share: float) -> str 
     return None
 
 
-def _known_holdout_sizes(cfg: dict) -> dict[str, tuple[int, str]]:
+def _known_holdout_sizes(settings: DatasetSettings) -> dict[str, tuple[int, str]]:
     """TFs with targets / non-TF genes of a dataset known before any job runs, with where
     the number comes from: a simulated dataset's `n_tfs` (an upper bound), a GENELink
-    folder's Label.csv, Target.csv and TF.csv. Other sources are checked by the split job."""
-    if cfg.get("source") == "simulate":
-        return {"tf_holdout": (int(cfg["n_tfs"]), "n_tfs")}
-    if cfg.get("source") != "genelink":
+    folder's labels, genes and TFs. Other sources are checked by the split job."""
+    if isinstance(settings, SimulatedDataset):
+        return {"tf_holdout": (settings.n_tfs, "n_tfs")}
+    if not isinstance(settings, GenelinkDataset):
         return {}
-    folder = Path(cfg["path"])
+    from grnlink.genelink import FILES, genelink_files
+
+    files = genelink_files(settings.path)
     try:
-        regulators = pd.read_csv(folder / "Label.csv", index_col=0)["TF"].nunique()
-        n_genes, n_tfs = (len(pd.read_csv(folder / name, index_col=0)) for name in ("Target.csv", "TF.csv"))
+        regulators = pd.read_csv(files["labels"], index_col=0)["TF"].nunique()
+        n_genes, n_tfs = (len(pd.read_csv(files[role], index_col=0)) for role in ("targets", "tfs"))
     except (OSError, KeyError, ValueError):
         return {}  # unreadable folders fail in the preprocess job, naming the file
-    return {"tf_holdout": (regulators, "path (Label.csv)"), "gene_holdout": (n_genes - n_tfs, "path (Target.csv, TF.csv)")}
+    return {"tf_holdout": (regulators, f"path ({FILES['labels']})"),
+            "gene_holdout": (n_genes - n_tfs, f"path ({FILES['targets']}, {FILES['tfs']})")}
 
 
-def holdout_problems(datasets: dict[str, dict], protocols: Sequence[str], *, folds: int,
+def holdout_problems(datasets: Mapping[str, DatasetSettings], protocols: Sequence[str], *, folds: int,
                      validation_share: float) -> list[str]:
     """One message per dataset and held-out protocol whose folds cannot be filled, naming
     the config keys involved."""
     problems = []
-    for name, cfg in datasets.items():
-        for protocol, (n_items, origin) in _known_holdout_sizes(cfg).items():
+    for name, settings in datasets.items():
+        for protocol, (n_items, origin) in _known_holdout_sizes(settings).items():
             shortfall = holdout_shortfall(n_items, folds, validation_share) if protocol in protocols else None
             if shortfall:
                 what = "TFs with targets" if protocol == "tf_holdout" else "non-TF genes"
@@ -330,21 +334,24 @@ def _check_gene_holdout(split: pd.DataFrame, *, fractions: Sequence[float], tfs:
             raise InputError(source, f"{part} gene {elsewhere.iloc[0]} is also a target outside the {part} part")
 
 
-def published_reference(name: str, cfg: dict) -> tuple[str, int] | None:
-    """(BEELINE dataset, 500 | 1000) of a genelink or geo dataset entry, else None.
+def published_reference(name: str, settings: DatasetSettings) -> tuple[str, int] | None:
+    """(BEELINE dataset, 500 | 1000) of a genelink or geo dataset, else None.
 
     The BEELINE dataset is the longest published name that the dataset's name starts with
-    or that is a folder of its GENELink path; the size comes from `n_top_genes`, a
-    `TFs+<n>` folder or a `TFs<n>` suffix of the name, else 500.
+    or that is a folder of its GENELink path; the size comes from a geo dataset's
+    `n_top_genes`, a `TFs+<n>` folder or a `TFs<n>` suffix of the name, else 500.
     """
-    if cfg.get("source") not in ("genelink", "geo"):
+    if isinstance(settings, GenelinkDataset):
+        parts, n_top_genes = Path(settings.path).parts, None
+    elif isinstance(settings, GeoDataset):
+        parts, n_top_genes = (), settings.n_top_genes
+    else:
         return None
-    parts = Path(cfg["path"]).parts if cfg.get("path") else ()
     names = sorted({key[0] for key in PUBLISHED}, key=len, reverse=True)
     dataset = next((n for n in names if name.startswith(n) or n in parts), None)
     if dataset is None:
         return None
-    sizes = [cfg.get("n_top_genes")]
+    sizes = [n_top_genes]
     sizes += [int(m.group(1)) for text in (*parts, name) if (m := re.search(r"TFs\+?(\d+)$", text))]
     size = next((s for s in sizes if s), 500)
     return (dataset, size) if (dataset, size) in PUBLISHED else None

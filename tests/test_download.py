@@ -7,12 +7,13 @@ import hashlib
 import threading
 import time
 import zipfile
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
-from grnlink.download import DownloadError, RetryPolicy, download, geo_supplementary_url, resolve_url, unpack
+from grnlink.download import DownloadError, download, geo_supplementary_url, resolve_url, unpack
+from grnlink.settings import RemoteFile, RetryPolicy
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB, not a multiple of the read chunk boundaries below
 FAST = RetryPolicy(retries=3, backoff_s=0.01, timeout_s=10)
@@ -93,14 +94,14 @@ def test_server_errors_are_retried(server, tmp_path):
 
 def test_too_many_server_errors_give_up(server, tmp_path):
     with pytest.raises(DownloadError, match="giving up after 2 attempts.*HTTP 500"):
-        download(url(server, "/flaky"), tmp_path / "f.bin", policy=RetryPolicy(retries=1, backoff_s=0.01))
+        download(url(server, "/flaky"), tmp_path / "f.bin", policy=replace(FAST, retries=1))
 
 
 def test_not_found_fails_at_once(server, tmp_path):
     dest = tmp_path / "missing.bin"
     started = time.monotonic()
     with pytest.raises(DownloadError, match=r"/missing: HTTP 404 .*not retried"):
-        download(url(server, "/missing"), dest, policy=RetryPolicy(retries=5, backoff_s=5))
+        download(url(server, "/missing"), dest, policy=replace(FAST, retries=5, backoff_s=5))
     assert time.monotonic() - started < 4
     assert len(server.requests) == 1
     assert not dest.exists()
@@ -124,19 +125,23 @@ def test_file_urls_are_copied(tmp_path):
 
 def test_missing_local_file_fails_without_retry(tmp_path):
     with pytest.raises(DownloadError, match="nothing.txt"):
-        download((tmp_path / "nothing.txt").as_uri(), tmp_path / "x", policy=RetryPolicy(backoff_s=5))
+        download((tmp_path / "nothing.txt").as_uri(), tmp_path / "x", policy=replace(FAST, retries=5, backoff_s=5))
 
 
 def test_unsupported_scheme_is_named(tmp_path):
     with pytest.raises(DownloadError, match="unsupported scheme 's3'"):
-        download("s3://bucket/key", tmp_path / "x")
+        download("s3://bucket/key", tmp_path / "x", policy=FAST)
 
 
 def test_geo_accession_resolves_to_supplementary_url():
     assert geo_supplementary_url("GSE75748", "GSE75748_sc_time_course_ec.csv.gz") == (
         "https://ftp.ncbi.nlm.nih.gov/geo/series/GSE75nnn/GSE75748/suppl/GSE75748_sc_time_course_ec.csv.gz")
     assert geo_supplementary_url("GSE123", "a.txt").endswith("/GSEnnn/GSE123/suppl/a.txt")
-    assert resolve_url("x.zip", {"url": "https://zenodo.org/x.zip", "md5": "1"}) == "https://zenodo.org/x.zip"
+    assert resolve_url("x.zip", RemoteFile(url="https://zenodo.org/x.zip", md5="1")) == "https://zenodo.org/x.zip"
+    assert resolve_url("a.txt", RemoteFile(geo="GSE123")) == geo_supplementary_url("GSE123", "a.txt")
+    with pytest.raises(ValueError, match="give either `url` or `geo`"):
+        resolve_url("a.txt", RemoteFile(size=3))
+    assert RemoteFile(geo="GSE123", size=3, sha256="ab").checks() == {"size": 3, "sha256": "ab"}
     with pytest.raises(ValueError, match="not a GEO series"):
         geo_supplementary_url("GSM1189042", "a.txt")
 

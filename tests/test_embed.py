@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from dataclasses import replace
 
 import anndata as ad
 import numpy as np
@@ -21,11 +22,10 @@ from grnlink.embed.checkpoint import (
     GENE_MEDIAN_FILE, TOKEN_DICTIONARY_FILE, load_checkpoint, model_gene_keys, read_gene_mapping,
 )
 from grnlink.embed.extract import embed_dataset, gene_embeddings, hidden_state_index, length_sorted_batches
-from grnlink.embed.pretrain import (
-    PretrainSettings, build_token_dictionary, mask_tokens, nonzero_medians, pretrain_checkpoint,
-)
+from grnlink.embed.pretrain import build_token_dictionary, mask_tokens, nonzero_medians, pretrain_checkpoint
 from grnlink.embed.tokenizer import gene_columns, tokenize_cells
 from grnlink.errors import InputError
+from grnlink.settings import EmbedSettings
 
 GENES = ["A", "B", "C", "D", "E"]
 SCHEMA = str(ROOT / "workflow" / "schemas" / "config.schema.yaml")
@@ -146,8 +146,8 @@ def test_layer_choice_follows_hidden_states_indexing(tmp_path):
     rna = toy_rna()
     tokens = v2_tokens()
     model_dir = write_checkpoint(tmp_path / "model", tokens, MEDIANS, input_size=8)
-    final = gene_embeddings(rna, load_checkpoint(model_dir), layer=-1, device="cpu")
-    first = gene_embeddings(rna, load_checkpoint(model_dir), layer=1, device="cpu")
+    final = gene_embeddings(rna, load_checkpoint(model_dir), layer=-1, batch_size=32, device="cpu", seed=0)
+    first = gene_embeddings(rna, load_checkpoint(model_dir), layer=1, batch_size=32, device="cpu", seed=0)
     per_gene = direct_embeddings(rna, model_dir, tokens, MEDIANS, hidden_index=1, input_size=8)
     np.testing.assert_allclose(first.layers["T2"][1], np.mean(per_gene["C"]["T2"], axis=0), atol=1e-5)
     assert not np.allclose(final.X[:4], first.X[:4])
@@ -161,7 +161,7 @@ def test_v1_checkpoint_without_special_tokens(tmp_path):
     model_dir = write_checkpoint(tmp_path / "model", v1_tokens(), MEDIANS, input_size=16)
     checkpoint = load_checkpoint(model_dir)
     assert not checkpoint.special_tokens
-    result = gene_embeddings(rna, checkpoint, device="cpu")
+    result = gene_embeddings(rna, checkpoint, layer=-2, batch_size=32, device="cpu", seed=0)
     assert result.obs["known"].sum() == 4 and np.abs(result.X[:4]).sum() > 0
 
 
@@ -203,16 +203,18 @@ def test_gene_medians_are_nonzero_medians_of_normalised_counts():
 
 def test_pretraining_is_reproducible_and_readable_by_the_embedding_path(tmp_path):
     rna = toy_rna(n_cells=24)
-    settings = PretrainSettings(num_layers=2, hidden_size=16, num_heads=2, intermediate_size=32, max_length=8,
-                                steps=4, batch_size=4, seed=5)
+    settings = EmbedSettings(pretrain_num_layers=2, pretrain_hidden_size=16, pretrain_num_heads=2,
+                             pretrain_intermediate_size=32, pretrain_max_length=8, pretrain_steps=4,
+                             pretrain_batch_size=4, seed=5).pretraining()
+    assert (settings.num_layers, settings.max_length, settings.steps, settings.seed) == (2, 8, 4, 5)
     runs = {}
     for name, seed in [("a", 5), ("b", 5), ("c", 6)]:
         out = tmp_path / name
-        pretrain_checkpoint([rna], out, PretrainSettings(**{**settings.__dict__, "seed": seed}), device="cpu")
+        pretrain_checkpoint([rna], out, replace(settings, seed=seed), device="cpu")
         checkpoint = load_checkpoint(out)
         weights = BertForMaskedLM.from_pretrained(out).state_dict()
-        runs[name] = (weights, gene_embeddings(rna, checkpoint, device="cpu", seed=seed))
-    (weights_a, emb_a), (weights_b, emb_b), (weights_c, emb_c) = runs["a"], runs["b"], runs["c"]
+        runs[name] = (weights, gene_embeddings(rna, checkpoint, layer=-2, batch_size=32, device="cpu", seed=seed))
+    (weights_a, emb_a), (weights_b, emb_b), (_, emb_c) = runs["a"], runs["b"], runs["c"]
     assert all(torch.equal(weights_a[k], weights_b[k]) for k in weights_a)
     np.testing.assert_array_equal(emb_a.X, emb_b.X)
     np.testing.assert_array_equal(emb_a.layers["T1"], emb_b.layers["T1"])
@@ -238,16 +240,19 @@ def test_embed_dataset_with_a_geneformer_checkpoint_and_mapping_table(tmp_path):
     table.write_text("symbol\tgene_id\n" + "".join(f"{s.upper()}\t{ensembl[g]}\n" for s, g in
                                                    zip(["Gata1", "Tal1", "Spi1", "Cebpa", "Klf1"], GENES)))
     out = tmp_path / "embed" / "embeddings.h5ad"
-    embed_dataset(preprocessed, model_dir, out, {"backend": "geneformer", "mapping_table": str(table), "layer": -2,
-                                                 "batch_size": 4, "device": "cpu", "seed": 3})
+    section = EmbedSettings(backend="geneformer", checkpoint=str(model_dir), mapping_table=str(table), layer=-2,
+                            batch_size=4, seed=3)
+    embed_dataset(section.extraction(), preprocessed=preprocessed, model_dir=model_dir, output=out,
+                  mapping_table=section.mapping_table, device="cpu")
     result = ad.read_h5ad(out)
     assert list(result.obs_names) == ["Gata1", "Spi1", "Cebpa", "Klf1", "Nope"]
     assert result.obs["known"].tolist() == [True, True, True, True, False]
     assert set(result.layers) == {"T1", "T2"} and result.X.shape == (5, 16)
     assert result.uns["grnlink"]["seed"] == 3 and result.uns["embed"]["backend"] == "geneformer"
+    assert result.uns["embed"]["mapping_table"] == str(table)
     # the same cells under their model ids, no table: identical numbers
     rna.var_names = [ensembl.get(g, "Nope") for g in GENES] + ["Nope"]
-    direct = gene_embeddings(rna, load_checkpoint(model_dir), layer=-2, batch_size=4, device="cpu")
+    direct = gene_embeddings(rna, load_checkpoint(model_dir), layer=-2, batch_size=4, device="cpu", seed=0)
     np.testing.assert_allclose(result.X, direct.X, atol=1e-6)
 
 
@@ -258,13 +263,7 @@ def test_schema_requires_a_checkpoint_for_the_geneformer_backend():
     section = {"pretrain_steps": 7}
     validate(section, str(ROOT / "workflow" / "schemas" / "embed.schema.yaml"))
     assert section["layer"] == -2 and section["backend"] == "pretrain" and section["pretrain_steps"] == 7
-    assert PretrainSettings.from_config(section).steps == 7
-
-
-def test_schema_defaults_match_the_library_defaults():
-    section: dict = {}
-    validate(section, str(ROOT / "workflow" / "schemas" / "embed.schema.yaml"))
-    assert PretrainSettings.from_config(section) == PretrainSettings()
+    assert EmbedSettings.from_config(section).pretraining().steps == 7
 
 
 def test_masking_follows_geneformer_and_spares_special_tokens():

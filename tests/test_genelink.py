@@ -12,8 +12,9 @@ import pytest
 from conftest import ROOT
 from grnlink import dataset
 from grnlink.errors import InputError
-from grnlink.genelink import export_genelink, read_genelink
+from grnlink.genelink import export_genelink, genelink_files, read_genelink
 from grnlink.preprocess import preprocess_dataset
+from grnlink.settings import GenelinkDataset
 
 BEELINE = ROOT / "resources" / "beeline"
 # BEELINE.md table, TFs+500: cells, TFs with targets, genes, density (BEELINE paper).
@@ -52,8 +53,8 @@ def test_export_then_import_round_trips(tmp_path):
 
 def test_preprocess_writes_a_loadable_h5ad(tmp_path):
     folder = BEELINE / "mDC" / "TFs+500"
-    inputs = {"expression": str(folder / "BL--ExpressionData.csv")}
-    preprocess_dataset("mDC", {"source": "genelink", "path": str(folder)}, inputs, tmp_path / "p.h5ad")
+    preprocess_dataset("mDC", GenelinkDataset(path=str(folder)), inputs=genelink_files(folder),
+                       output=tmp_path / "p.h5ad")
     rna, atac = dataset.load(tmp_path / "p.h5ad")
     assert atac is None and rna.var["selected"].all()
     assert rna.uns["benchmark"]["n_tfs_with_targets"] == 20
@@ -80,8 +81,7 @@ def test_bad_folder_names_the_file_and_writes_nothing(tmp_path, file, transform,
     edit(folder / file, transform)
     out = tmp_path / "out" / "p.h5ad"
     with pytest.raises(InputError, match=message) as error:
-        preprocess_dataset("mHSC-L", {"source": "genelink", "path": str(folder)},
-                           {"expression": str(folder / "BL--ExpressionData.csv")}, out)
+        preprocess_dataset("mHSC-L", GenelinkDataset(path=str(folder)), inputs=genelink_files(folder), output=out)
     assert str(error.value).startswith(str(folder / file))
     assert not out.exists()
 

@@ -18,11 +18,11 @@ from grnlink.grn import atac as atac_lib
 from grnlink.grn.cell_specific import binarise, cell_specific_grns, csn_statistics, regulon_activity
 from grnlink.grn.celltype import baseline_scores, celltype_grn
 from grnlink.grn.evaluate import evaluate_cell_types, evaluate_splits, metrics
-from grnlink.grn.grnboost import GrnBoostSettings, infer_links
+from grnlink.grn.grnboost import infer_links
 from grnlink.grn.regulons import regulons_from_edges
-from grnlink.grn.settings import GrnSettings
+from grnlink.settings import GrnSettings
 
-FAST = GrnSettings(max_trees=150, seed=1)
+FAST = GrnSettings(max_trees=150, seed=1).celltype()
 
 
 # ---- GRNBoost2 ---------------------------------------------------------------------------
@@ -38,7 +38,7 @@ def planted():
 
 def test_grnboost2_finds_the_planted_regulators(planted):
     expression, genes, tfs = planted
-    links = infer_links(expression, genes, tfs, ["G0", "G1"], GrnBoostSettings(max_trees=300, seed=0))
+    links = infer_links(expression, genes, tfs, ["G0", "G1"], GrnSettings(max_trees=300, seed=0).boosting())
     top = links.groupby("target")["TF"].first()
     assert top["G0"] == "TF1" and top["G1"] == "TF2"
     assert set(links.columns) == {"TF", "target", "importance"} and (links["importance"] > 0).all()
@@ -46,7 +46,7 @@ def test_grnboost2_finds_the_planted_regulators(planted):
 
 def test_grnboost2_is_the_same_on_one_and_two_processes(planted):
     expression, genes, tfs = planted
-    settings = GrnBoostSettings(max_trees=100, seed=3)
+    settings = GrnSettings(max_trees=100, seed=3).boosting()
     serial = infer_links(expression, genes, tfs, genes, settings, n_jobs=1)
     parallel = infer_links(expression, genes, tfs, genes, settings, n_jobs=2, min_targets_per_process=1)
     pd.testing.assert_frame_equal(serial, parallel)
@@ -119,9 +119,11 @@ def tiny():
     Built straight from the project's simulator, with every gene a benchmark gene, so the
     test does not hinge on the preprocess stage's gene selection.
     """
-    from grnlink.simulate import SimulationParams, simulate
+    from grnlink.settings import SimulatedDataset
+    from grnlink.simulate import simulate
 
-    data = simulate(SimulationParams(n_cells=300, n_cell_types=2, n_tfs=10, n_genes=80, n_peaks=400, seed=3))
+    params = SimulatedDataset(n_cells=300, n_cell_types=2, n_tfs=10, n_genes=80, n_peaks=400, seed=3).simulation()
+    data = simulate(params)
     counts = sp.csr_matrix(data.rna_counts, dtype=np.float32)
     scaled = sp.diags(1e4 / np.asarray(counts.sum(axis=1)).ravel().clip(1)) @ counts
     genes = data.genes.set_index("gene_name")
@@ -253,7 +255,7 @@ def test_aucell_binarisation_finds_the_cells_with_a_high_regulon():
 
 def test_cell_specific_grns_are_sparse_cells_by_edges(tiny, tiny_tables):
     rna, _ = tiny
-    settings = GrnSettings(regulon_min_size=3, aucell_auc_threshold=0.25, chunk_mb=1)
+    settings = GrnSettings(regulon_min_size=3, aucell_auc_threshold=0.25, chunk_mb=1).cell_specific()
     result = cell_specific_grns(rna, tiny_tables, settings, "tiny.h5mu")
     assert result.n_obs == rna.n_obs and list(result.var.columns) == ["TF", "target"]
     assert sp.issparse(result.layers["aucell"]) and sp.issparse(result.layers["csn"])
@@ -305,14 +307,14 @@ def test_motif_scan_finds_a_planted_motif(tmp_path):
 
 
 def test_settings_reject_an_unknown_scope():
-    with pytest.raises(ValueError):
-        GrnSettings(link_correlation_scope="everything")
-    assert GrnSettings.from_config({"max_trees": 7, "motif_hits": {}}).max_trees == 7
+    with pytest.raises(ValueError, match="link_correlation_scope"):
+        GrnSettings(link_correlation_scope="everything").celltype()
+    assert GrnSettings.from_config({"max_trees": 7, "motif_hits": {}}).celltype().boosting.max_trees == 7
 
 
 def test_anndata_output_round_trips(tmp_path, tiny, tiny_tables):
     rna, _ = tiny
-    result = cell_specific_grns(rna, tiny_tables, GrnSettings(regulon_min_size=3), "tiny.h5mu")
+    result = cell_specific_grns(rna, tiny_tables, GrnSettings(regulon_min_size=3).cell_specific(), "tiny.h5mu")
     path = tmp_path / "cs.h5ad"
     result.write_h5ad(path)
     back = ad.read_h5ad(path)

@@ -17,7 +17,7 @@ from distributed.diagnostics.plugin import SchedulerPlugin
 
 from grnlink.grn.celltype import celltype_grn
 from grnlink.grn.grnboost import infer_links
-from grnlink.grn.settings import GrnSettings
+from grnlink.settings import GrnSettings
 
 N_CELLS, N_TFS, N_TARGETS = 160, 4, 10
 
@@ -79,11 +79,10 @@ def test_celltype_grn_runs_on_the_configured_scheduler(cluster, regulated_expres
         obs=pd.DataFrame({"cell_type": pd.Categorical(["A"] * N_CELLS)}, index=[f"c{i}" for i in range(N_CELLS)]),
         var=pd.DataFrame({"is_tf": [g in tfs for g in genes], "selected": True}, index=genes),
     )
-    local = celltype_grn(rna, None, "A", GrnSettings(seed=2, max_trees=120), "memory.h5ad")
+    settings = GrnSettings(seed=2, max_trees=120).celltype()
+    local = celltype_grn(rna, None, "A", settings, "memory.h5ad")
     before = cluster.batches.computed
-    on_dask = celltype_grn(
-        rna, None, "A", GrnSettings(seed=2, max_trees=120, scheduler_address=cluster.address), "memory.h5ad"
-    )
+    on_dask = celltype_grn(rna, None, "A", settings, "memory.h5ad", scheduler_address=cluster.address)
     assert cluster.batches.computed > before
     assert (local["importance"] > 0).any()
     pd.testing.assert_frame_equal(on_dask, local)

@@ -1,7 +1,9 @@
-"""Preprocessing: the contract of the preprocessed object, gene selection, and bad input."""
+"""Preprocessing: the contract of the preprocessed object, gene selection, the data
+sources, and bad input."""
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import shutil
 
@@ -9,30 +11,26 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 import pytest
-from snakemake.utils import validate
+import yaml
 
 from conftest import ROOT
 from grnlink import dataset
+from grnlink.benchmark import BONFERRONI_ALPHA, build_benchmark, restrict_network, select_genes, variance_test_pvalues
 from grnlink.errors import InputError
-from grnlink.preprocess import (
-    BONFERRONI_ALPHA, build_benchmark, preprocess_dataset, restrict_network, select_genes, variance_test_pvalues,
-)
-from grnlink.simulate import SimulationParams, simulate, write_raw
+from grnlink.preprocess import preprocess_dataset
+from grnlink.settings import DATASET_SETTINGS, GenelinkDataset, GeoDataset, SimulatedDataset, UserFileDataset
+from grnlink.simulate import simulate, write_raw
+from grnlink.sources import SOURCES, WorkflowPaths
 
-SCHEMA = str(ROOT / "workflow" / "schemas" / "dataset.schema.yaml")
-SIM = dict(source="simulate", n_cells=300, n_cell_types=3, n_tfs=12, n_genes=100, n_peaks=700, seed=2, n_top_genes=60)
-
-
-def with_defaults(cfg: dict) -> dict:
-    cfg = dict(cfg)
-    validate(cfg, SCHEMA)
-    return cfg
+SCHEMA = ROOT / "workflow" / "schemas" / "dataset.schema.yaml"
+BEELINE_NETWORKS = ROOT / "tests" / "data" / "geo" / "BEELINE-Networks"
+SIM = SimulatedDataset(n_cells=300, n_cell_types=3, n_tfs=12, n_genes=100, n_peaks=700, seed=2, n_top_genes=60)
 
 
 @pytest.fixture(scope="module")
 def raw(tmp_path_factory):
     folder = tmp_path_factory.mktemp("sim") / "raw"
-    params = SimulationParams.from_config(SIM)
+    params = SIM.simulation()
     write_raw(simulate(params), params, folder)
     return folder
 
@@ -40,7 +38,7 @@ def raw(tmp_path_factory):
 @pytest.fixture(scope="module")
 def preprocessed(raw, tmp_path_factory):
     out = tmp_path_factory.mktemp("pre") / "preprocessed.h5mu"
-    preprocess_dataset("sim", with_defaults(SIM), {"raw": str(raw)}, out)
+    preprocess_dataset("sim", SIM, inputs={"raw": str(raw)}, output=out)
     return dataset.load(out)
 
 
@@ -173,9 +171,15 @@ def test_bad_raw_input_names_the_file_and_leaves_no_output(raw, tmp_path, name, 
     bad = corrupt_copy(raw, tmp_path, name, transform)
     out = tmp_path / "out" / "preprocessed.h5mu"
     with pytest.raises(InputError, match=message) as error:
-        preprocess_dataset("sim", with_defaults(SIM), {"raw": str(bad)}, out)
+        preprocess_dataset("sim", SIM, inputs={"raw": str(bad)}, output=out)
     assert str(error.value).startswith(str(bad / name))
     assert not out.parent.exists() or not any(out.parent.iterdir())
+
+
+def user_tfs(raw, folder) -> str:
+    """The simulated TFs as a user's TF list."""
+    pd.read_csv(raw / "motif_hits.tsv", sep="\t")[["TF"]].drop_duplicates().to_csv(folder / "tfs.csv", index=False)
+    return str(folder / "tfs.csv")
 
 
 @pytest.fixture
@@ -187,36 +191,13 @@ def user_h5ad(raw, tmp_path):
     labels = pd.read_csv(raw / "cell_types.tsv", sep="\t", index_col=0)["cell_type"]
     rna.obs["cell_type"] = labels.loc[rna.obs_names].to_numpy()
     rna.write_h5ad(tmp_path / "user.h5ad")
-    pd.read_csv(raw / "motif_hits.tsv", sep="\t")[["TF"]].drop_duplicates().to_csv(tmp_path / "tfs.csv", index=False)
-    return {"data": str(tmp_path / "user.h5ad"), "network": str(raw / "ground_truth.csv"), "tfs": str(tmp_path / "tfs.csv")}
+    return {"data": str(tmp_path / "user.h5ad"), "network": str(raw / "ground_truth.csv"), "tfs": user_tfs(raw, tmp_path)}
 
 
-def test_user_h5ad_source_is_preprocessed(user_h5ad, tmp_path):
-    cfg = with_defaults({"source": "h5ad", "path": "user.h5ad", "network": "n", "tfs": "t",
-                         "cell_types": ["CT1", "CT2", "CT3"], "n_top_genes": 40})
-    preprocess_dataset("user", cfg, user_h5ad, tmp_path / "user_pre.h5ad")
-    rna, atac = dataset.load(tmp_path / "user_pre.h5ad")
-    assert atac is None
-    assert rna.layers["counts"].max() > 10
-    assert rna.uns["benchmark"]["n_edges"] == len(dataset.training_network(rna)) > 0
-
-
-def test_empty_configured_cell_type_names_the_file(user_h5ad, tmp_path):
-    cfg = with_defaults({"source": "h5ad", "path": "user.h5ad", "network": "n", "tfs": "t",
-                         "cell_types": ["CT1", "CT2", "CT3", "CT4"]})
-    out = tmp_path / "out" / "user_pre.h5ad"
-    with pytest.raises(InputError, match=r"user\.h5ad: cell type\(s\) \['CT4'\] have no cells"):
-        preprocess_dataset("user", cfg, user_h5ad, out)
-    assert not out.exists()
-
-
-def test_cell_type_emptied_by_qc_is_reported(raw, tmp_path):
-    cfg = with_defaults({**SIM, "min_genes_per_cell": 10_000})
-    with pytest.raises(InputError, match="no cells left after the QC filters"):
-        preprocess_dataset("sim", cfg, {"raw": str(raw)}, tmp_path / "x.h5mu")
-
-
-def test_user_h5mu_source_keeps_both_modalities(raw, tmp_path):
+@pytest.fixture
+def user_h5mu(raw, tmp_path):
+    """The simulated RNA + ATAC as a user's .h5mu (labels in obs `label`), with a network,
+    a TF list, motif hits and a gene annotation beside it."""
     import mudata
     import scanpy as sc
 
@@ -225,21 +206,56 @@ def test_user_h5mu_source_keeps_both_modalities(raw, tmp_path):
     labels = pd.read_csv(raw / "cell_types.tsv", sep="\t", index_col=0)["cell_type"]
     rna.obs["label"] = labels.loc[rna.obs_names].to_numpy()
     mudata.MuData({"rna": rna, "atac": atac}).write_h5mu(tmp_path / "user.h5mu")
-    pd.read_csv(raw / "motif_hits.tsv", sep="\t")[["TF"]].drop_duplicates().to_csv(tmp_path / "tfs.csv", index=False)
-    inputs = {"data": str(tmp_path / "user.h5mu"), "network": str(raw / "ground_truth.csv"),
-              "tfs": str(tmp_path / "tfs.csv"), "motif_hits": str(raw / "motif_hits.tsv"), "genes": str(raw / "genes.tsv")}
-    cfg = with_defaults({"source": "h5mu", "path": "user.h5mu", "network": "n", "tfs": "t", "cell_type_key": "label",
-                         "cell_types": ["CT1", "CT2", "CT3"], "n_top_genes": 40})
-    preprocess_dataset("user", cfg, inputs, tmp_path / "pre.h5mu")
+    return {"data": str(tmp_path / "user.h5mu"), "network": str(raw / "ground_truth.csv"), "tfs": user_tfs(raw, tmp_path),
+            "motif_hits": str(raw / "motif_hits.tsv"), "genes": str(raw / "genes.tsv")}
+
+
+def user_file(source: str, files: dict[str, str], **keys) -> UserFileDataset:
+    """A `source: h5ad/h5mu` entry naming `files` (roles as the preprocess job's inputs)."""
+    named = {"path": files["data"], "network": files["network"], "tfs": files["tfs"],
+             **{role: files[role] for role in ("genes", "motif_hits") if role in files}}
+    return UserFileDataset(source=source, **named, **{"cell_types": ("CT1", "CT2", "CT3"), **keys})
+
+
+def test_user_h5ad_source_is_preprocessed(user_h5ad, tmp_path):
+    settings = user_file("h5ad", user_h5ad, n_top_genes=40)
+    preprocess_dataset("user", settings, inputs=user_h5ad, output=tmp_path / "user_pre.h5ad")
+    rna, atac = dataset.load(tmp_path / "user_pre.h5ad")
+    assert atac is None
+    assert rna.layers["counts"].max() > 10
+    assert rna.uns["benchmark"]["n_edges"] == len(dataset.training_network(rna)) > 0
+
+
+def test_empty_configured_cell_type_names_the_file(user_h5ad, tmp_path):
+    settings = user_file("h5ad", user_h5ad, cell_types=("CT1", "CT2", "CT3", "CT4"))
+    out = tmp_path / "out" / "user_pre.h5ad"
+    with pytest.raises(InputError, match=r"user\.h5ad: cell type\(s\) \['CT4'\] have no cells"):
+        preprocess_dataset("user", settings, inputs=user_h5ad, output=out)
+    assert not out.exists()
+
+
+def test_cell_type_emptied_by_qc_is_reported(raw, tmp_path):
+    settings = dataclasses.replace(SIM, min_genes_per_cell=10_000)
+    with pytest.raises(InputError, match="no cells left after the QC filters"):
+        preprocess_dataset("sim", settings, inputs={"raw": str(raw)}, output=tmp_path / "x.h5mu")
+
+
+def test_user_h5mu_source_keeps_both_modalities(user_h5mu, tmp_path):
+    settings = user_file("h5mu", user_h5mu, cell_type_key="label", n_top_genes=40)
+    preprocess_dataset("user", settings, inputs=user_h5mu, output=tmp_path / "pre.h5mu")
     rna, atac = dataset.load(tmp_path / "pre.h5mu")
     assert "X_lsi" in atac.obsm and len(atac.uns["motif_hits"]) > 0
     assert (rna.var["tss"] > 0).all()
     assert rna.uns["benchmark"]["n_tfs_with_targets"] > 0
 
 
-def test_geo_source_goes_through_build_benchmark(tmp_path):
-    """A synthetic hESC-format time course: time-driven genes pass the variance test."""
-    pytest.importorskip("grnlink.geo", reason="grnlink.geo is the GEO issue's")
+HESC = GeoDataset(series="hESC", n_top_genes=20, files={"expression": "GSE75748_sc_time_course_ec.csv",
+                                                         "networks": "BEELINE-Networks.zip"},
+                  network="Networks/human/hESC-ChIP-seq-network.csv", tfs="human-tfs.csv")
+
+
+def write_hesc_like_series(folder) -> str:
+    """A synthetic hESC-format time course (genes x cells counts) in `folder`; its path."""
     rng = np.random.default_rng(7)
     times = np.repeat([0, 12, 24, 36, 72, 96], 30)
     cells = [f"H9.{t:02d}h_{i:03d}" for i, t in enumerate(times)]
@@ -249,12 +265,14 @@ def test_geo_source_goes_through_build_benchmark(tmp_path):
     slope = np.r_[rng.choice([-1, 1], 35) * rng.uniform(0.015, 0.04, 35), np.zeros(150)]
     rate = np.exp(3 + np.outer(slope, times - 48))
     counts = pd.DataFrame(rng.poisson(rate), index=genes, columns=cells)
-    counts.to_csv(tmp_path / "GSE75748_sc_time_course_ec.csv")
-    cfg = with_defaults({"source": "geo", "series": "hESC", "n_top_genes": 20, "files": {"expression": "e", "networks": "n"},
-                         "network": "Networks/human/hESC-ChIP-seq-network.csv", "tfs": "human-tfs.csv"})
-    inputs = {"expression": str(tmp_path / "GSE75748_sc_time_course_ec.csv"),
-              "networks": str(ROOT / "tests" / "data" / "geo" / "BEELINE-Networks")}
-    preprocess_dataset("hESC-TFs500", cfg, inputs, tmp_path / "pre.h5ad")
+    counts.to_csv(folder / HESC.files["expression"])
+    return str(folder / HESC.files["expression"])
+
+
+def test_geo_source_goes_through_build_benchmark(tmp_path):
+    """Time-driven genes of the hESC-like series pass the variance test."""
+    inputs = {"expression": write_hesc_like_series(tmp_path), "networks": str(BEELINE_NETWORKS)}
+    preprocess_dataset("hESC-TFs500", HESC, inputs=inputs, output=tmp_path / "pre.h5ad")
     rna, _ = dataset.load(tmp_path / "pre.h5ad")
     selected = set(dataset.benchmark_genes(rna))
     assert len(selected & {f"FLAT{i}" for i in range(150)}) <= 2
@@ -268,7 +286,7 @@ def test_geo_source_goes_through_build_benchmark(tmp_path):
 
 def test_load_rna_reads_only_the_rna_modality(raw, tmp_path):
     out = tmp_path / "pre.h5mu"
-    preprocess_dataset("sim", with_defaults(SIM), {"raw": str(raw)}, out)
+    preprocess_dataset("sim", SIM, inputs={"raw": str(raw)}, output=out)
     rna = dataset.load_rna(out)
     full, _ = dataset.load(out)
     assert list(rna.var_names) == list(full.var_names)
@@ -281,11 +299,80 @@ def test_log_data_declared_as_counts_is_rejected(user_h5ad, tmp_path):
     rna = ad.read_h5ad(user_h5ad["data"])
     rna.X = np.log1p(rna.X.toarray())
     rna.write_h5ad(tmp_path / "logged.h5ad")
-    cfg = with_defaults({"source": "h5ad", "path": "logged.h5ad", "network": "n", "tfs": "t",
-                         "cell_types": ["CT1", "CT2", "CT3"]})
     inputs = {**user_h5ad, "data": str(tmp_path / "logged.h5ad")}
+    settings = user_file("h5ad", inputs)
     with pytest.raises(InputError, match=r"logged\.h5ad: X holds non-integer"):
-        preprocess_dataset("user", cfg, inputs, tmp_path / "out.h5ad")
-    preprocess_dataset("user", {**cfg, "normalize": False}, inputs, tmp_path / "out.h5ad")
+        preprocess_dataset("user", settings, inputs=inputs, output=tmp_path / "out.h5ad")
+    preprocess_dataset("user", dataclasses.replace(settings, normalize=False), inputs=inputs,
+                       output=tmp_path / "out.h5ad")
     rna, _ = dataset.load(tmp_path / "out.h5ad")
     assert "counts" not in rna.layers
+
+
+# ---- the data sources ------------------------------------------------------------------
+def test_every_source_of_the_schema_has_an_entry_and_settings():
+    sources = yaml.safe_load(SCHEMA.read_text())["properties"]["source"]["enum"]
+    assert sorted(SOURCES) == sorted(sources) == sorted(DATASET_SETTINGS)
+
+
+class RecordedInputs(dict):
+    """Input files by role that remember which roles were read."""
+
+    def __init__(self, inputs: dict[str, str]):
+        super().__init__(inputs)
+        self.read: set[str] = set()
+
+    def __getitem__(self, role: str) -> str:
+        self.read.add(role)
+        return super().__getitem__(role)
+
+
+def nowhere(name: str) -> str:
+    raise AssertionError(f"{name}: this source reads no file the workflow makes")
+
+
+@pytest.fixture
+def source_case(request, raw, tmp_path):
+    """(dataset name, settings, workflow paths) of a small dataset of the source `request.param`."""
+    source = request.param
+    if source == "simulate":
+        return "sim", SIM, WorkflowPaths(download=nowhere, simulated_raw={"sim": str(raw)}.__getitem__)
+    if source == "genelink":
+        folder = ROOT / "resources" / "beeline" / "mDC" / "TFs+500"
+        return "mDC", GenelinkDataset(path=str(folder)), WorkflowPaths(download=nowhere, simulated_raw=nowhere)
+    if source == "geo":
+        downloads = {HESC.files["expression"]: write_hesc_like_series(tmp_path),
+                     HESC.files["networks"]: str(BEELINE_NETWORKS)}
+        return "hESC-TFs500", HESC, WorkflowPaths(download=downloads.__getitem__, simulated_raw=nowhere)
+    files = request.getfixturevalue(f"user_{source}")
+    # Motif hits are h5mu data: an h5ad entry that names them must not make the job read them.
+    settings = user_file(source, {**files, "motif_hits": str(raw / "motif_hits.tsv"), "genes": str(raw / "genes.tsv")},
+                         cell_type_key="label" if source == "h5mu" else "cell_type", n_top_genes=40)
+    return "user", settings, WorkflowPaths(download=nowhere, simulated_raw=nowhere)
+
+
+@pytest.mark.parametrize("source_case", sorted(SOURCES), indirect=True)
+def test_a_source_reads_exactly_the_inputs_it_names(source_case):
+    name, settings, paths = source_case
+    source = SOURCES[settings.source]
+    inputs = RecordedInputs(source.inputs(name, settings, paths))
+    rna, atac = source.read(name, settings, inputs)
+    assert inputs.read == set(inputs), f"{settings.source}: named but unread {set(inputs) - inputs.read}"
+    assert (atac is not None) == source.multiome
+    assert list(rna.obs["cell_type"].cat.categories) == source.cell_types(name, settings)
+    assert rna.uns["benchmark"]["n_edges"] > 0
+
+
+def test_source_inputs_by_role():
+    paths = WorkflowPaths(download=lambda name: f"dl/{name}", simulated_raw=lambda name: f"results/{name}/raw")
+    assert SOURCES["simulate"].inputs("sim", SIM, paths) == {"raw": "results/sim/raw"}
+    assert SOURCES["genelink"].inputs("g", GenelinkDataset(path="x/TFs+500"), paths) == {
+        "expression": "x/TFs+500/BL--ExpressionData.csv", "targets": "x/TFs+500/Target.csv",
+        "tfs": "x/TFs+500/TF.csv", "labels": "x/TFs+500/Label.csv"}
+    assert SOURCES["geo"].inputs("h", HESC, paths) == {"expression": "dl/GSE75748_sc_time_course_ec.csv",
+                                                      "networks": "dl/BEELINE-Networks.zip"}
+    user = {"data": "u.h5mu", "network": "n.csv", "tfs": "t.csv", "motif_hits": "m.tsv"}
+    assert SOURCES["h5mu"].inputs("u", user_file("h5mu", user), paths) == user
+    assert SOURCES["h5ad"].inputs("u", user_file("h5ad", user), paths) == {"data": "u.h5mu", "network": "n.csv",
+                                                                           "tfs": "t.csv"}
+    assert SOURCES["simulate"].cell_types("sim", SIM) == ["CT1", "CT2", "CT3"]

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+from pathlib import Path
+
 import pytest
+import yaml
 from snakemake.utils import validate
 from snakemake_interface_common.exceptions import WorkflowError
 
 from conftest import ROOT
 from grnlink.config import describe_validation_error
-from grnlink.simulate import SimulationParams
+from grnlink.settings import Preprocessing, SimulationParams
 
 DATASET = str(ROOT / "workflow" / "schemas" / "dataset.schema.yaml")
 CONFIG = str(ROOT / "workflow" / "schemas" / "config.schema.yaml")
@@ -20,13 +24,14 @@ def error_of(config: dict, schema: str = CONFIG) -> str:
     return describe_validation_error(error.value)
 
 
-def test_simulate_defaults_match_the_simulator_and_fill_qc_keys():
-    cfg = {"source": "simulate"}
-    validate(cfg, DATASET)
-    defaults = SimulationParams()
-    for key in SimulationParams.__dataclass_fields__:
-        assert cfg[key] == getattr(defaults, key), key
-    assert cfg["n_top_genes"] == 500 and cfg["min_cells_per_gene"] >= 1
+def test_every_simulate_key_goes_to_the_simulator_or_to_preprocessing():
+    """The simulate job gets the simulator's keys only: a QC key change does not rerun it."""
+    branch = next(b["then"] for b in yaml.safe_load(Path(DATASET).read_text())["allOf"]
+                  if b["if"]["properties"]["source"].get("const") == "simulate")
+    simulator = {f.name for f in fields(SimulationParams)}
+    preprocessing = {f.name for f in fields(Preprocessing)} - {"normalize"}  # always true for counts
+    assert simulator.isdisjoint(preprocessing)
+    assert simulator | preprocessing == set(branch["properties"]) - {"source"}
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from grnlink.report.curves import candidate_pairs, celltype_truth, pr_curve
 from grnlink.report.grn_results import NETWORK_LABELS, SCOPE_TITLES, celltype_pr_curves, read_grn_evaluations
 from grnlink.report.lift import LIFT_COLUMNS, lift_over_baseline, paired_differences
 from grnlink.report.variants import variant_roles
+from grnlink.settings import Variant
 from grnlink.io import write_table
 
 from test_report_inputs import (
@@ -79,7 +80,7 @@ def metrics() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def roles():
-    return variant_roles(VARIANTS)
+    return variant_roles([Variant.from_config(v) for v in VARIANTS])
 
 
 def legend_texts(fig) -> list[str]:

@@ -18,9 +18,13 @@ from grnlink.report.tables import (
     table_note,
     write_paper_tables,
 )
-from grnlink.report.variants import variant_label, variant_roles
+from grnlink.report.variants import variant_roles
+from grnlink.settings import Variant, dataset_settings
 
 from test_report_inputs import VARIANTS, synthetic_metrics
+
+# The shared config list (test_report_inputs.VARIANTS) as the workflow hands it to the report.
+VARIANT_SETTINGS = [Variant.from_config(v) for v in VARIANTS]
 
 METRIC_NAMES = ["AUROC", "AUPRC", "per-TF AUROC", "per-TF AUPRC", "EPR"]
 
@@ -62,7 +66,7 @@ def test_a_protocol_table_never_shows_another_protocols_runs():
     assert table.loc["Full model", "d1 AUROC"] == "0.550"
     assert table.loc["Full model", "d1 EPR"] == "0.900"
     metrics = synthetic_metrics(["hHEP"])
-    labels = variant_roles(VARIANTS).labels
+    labels = variant_roles(VARIANT_SETTINGS).labels
     for protocol in ("genelink", "tf_holdout"):
         runs = metrics[(metrics["protocol"] == protocol) & (metrics["noise"] == 0) & (metrics["variant"] == "scregnet")]
         expected = f"{runs['test_auroc'].mean():.3f} ± {runs['test_auroc'].std(ddof=1):.3f}"
@@ -75,7 +79,7 @@ def test_a_protocol_without_runs_fails_naming_the_protocols_present():
 
 
 def test_degree_row_is_in_the_table():
-    labels = variant_roles(VARIANTS).labels
+    labels = variant_roles(VARIANT_SETTINGS).labels
     table = paper_table(synthetic_metrics(["hHEP"]), ["hHEP"], labels, protocol="genelink")
     assert "Degree baseline (label-only)" in table.index
     assert table.loc["Degree baseline (label-only)"].str.contains("±").all()
@@ -100,16 +104,19 @@ def test_gene_set_groups_split_by_size():
 
 
 def test_gene_set_size_from_config_or_genelink_folder():
-    assert gene_set_size({"source": "simulate", "n_top_genes": 1000}) == 1000
-    assert gene_set_size({"source": "genelink", "path": "resources/beeline/hHEP/TFs+500"}) == 500
-    assert gene_set_size({"source": "h5ad", "path": "mine.h5ad"}) is None
+    assert gene_set_size(dataset_settings({"source": "simulate", "n_top_genes": 1000})) == 1000
+    assert gene_set_size(dataset_settings({"source": "genelink", "path": "resources/beeline/hHEP/TFs+500"})) == 500
+    assert gene_set_size(dataset_settings({"source": "genelink", "path": "resources/my_genelink_folder"})) is None
+    user_file = {"source": "h5ad", "path": "mine.h5ad", "network": "net.csv", "tfs": "tfs.csv", "cell_types": ["a"]}
+    assert gene_set_size(dataset_settings(user_file)) == 500  # the default n_top_genes
+    assert gene_set_size(dataset_settings({**user_file, "n_top_genes": 2000})) == 2000
 
 
 def test_written_tables_agree_in_every_format(tmp_path):
     metrics = synthetic_metrics(["hHEP", "mDC"])
     write_table_path = tmp_path / "metrics.tsv"
     metrics.to_csv(write_table_path, sep="\t", index=False)
-    labels = variant_roles(VARIANTS).labels
+    labels = variant_roles(VARIANT_SETTINGS).labels
     table = write_paper_tables(read_metrics(write_table_path), ["hHEP", "mDC"], labels, protocol="tf_holdout",
                                tsv=tmp_path / "t.tsv", markdown=tmp_path / "t.md", html=tmp_path / "t.html")
     back = pd.read_csv(tmp_path / "t.tsv", sep="\t", index_col=0)
@@ -140,22 +147,21 @@ def test_table_without_clean_runs_fails():
 
 
 def test_variant_labels_are_built_from_the_variant_fields():
-    assert variant_label({"name": "x"}) == "scRegNet"
-    assert variant_label({"name": "x", "encoder": "none"}) == "scRegNet w/o GNN"
-    assert variant_label({"name": "x", "encoder": "gat", "embedding": False}) == "scRegNet (GAT) w/o embedding"
-    assert variant_label({"name": "x", "perturbation": "prior", "perturbation_ratio": 0.5}) == (
-        "scRegNet + GRN-prior edges (50%)")
-    assert variant_label({"name": "x", "model": "pearson"}) == "|Pearson|"
-    assert variant_label({"name": "x", "fusion": "cross_attention"}) == "scRegNet, cross-attention fusion"
+    assert Variant("x").label == "scRegNet"
+    assert Variant("x", encoder="none").label == "scRegNet w/o GNN"
+    assert Variant("x", encoder="gat", embedding=False).label == "scRegNet (GAT) w/o embedding"
+    assert Variant("x", perturbation="prior", perturbation_ratio=0.5).label == "scRegNet + GRN-prior edges (50%)"
+    assert Variant("x", model="pearson").label == "|Pearson|"
+    assert Variant("x", fusion="cross_attention").label == "scRegNet, cross-attention fusion"
 
 
 def test_degree_label_ignores_encoder_and_embedding():
     for extra in ({}, {"encoder": "none"}, {"embedding": False}, {"encoder": "gat", "noise": True}):
-        assert variant_label({"name": "d", "model": "degree", **extra}) == "Degree baseline (label-only)"
+        assert Variant("d", model="degree", **extra).label == "Degree baseline (label-only)"
 
 
 def test_cross_attention_variant_is_not_the_full_model():
-    roles = variant_roles([{"name": "xattn", "fusion": "cross_attention"}, {"name": "plain"}])
+    roles = variant_roles([Variant("xattn", fusion="cross_attention"), Variant("plain")])
     assert roles.full_model == "plain" and roles.labels["xattn"] != roles.labels["plain"]
 
 
@@ -166,7 +172,7 @@ def test_markdown_escapes_pipes_in_labels():
 
 
 def test_roles_follow_the_configured_variants():
-    roles = variant_roles(VARIANTS, {"genelink": "GENELink (GAT)"})
+    roles = variant_roles(VARIANT_SETTINGS, {"genelink": "GENELink (GAT)"})
     assert roles.full_model == "scregnet"
     assert roles.ablations == ["scregnet", "no_gnn", "no_embedding"]
     assert roles.perturbations == ["coexpression"]
@@ -177,14 +183,14 @@ def test_roles_follow_the_configured_variants():
 
 
 def test_roles_of_a_full_model_only_config():
-    roles = variant_roles([{"name": "mine"}])
+    roles = variant_roles([Variant("mine")])
     assert roles.full_model == "mine" and roles.ablations == [] and roles.perturbations == []
     assert roles.degree is None
 
 
 def test_degree_role_is_the_first_degree_variant_and_never_a_comparison():
-    variants = [{"name": "full"}, {"name": "deg", "model": "degree"},
-                {"name": "deg2", "model": "degree", "noise": True}, {"name": "no_gnn", "encoder": "none"}]
+    variants = [Variant("full"), Variant("deg", model="degree"), Variant("deg2", model="degree", noise=True),
+                Variant("no_gnn", encoder="none")]
     roles = variant_roles(variants)
     assert roles.degree == "deg" and roles.noise == ["deg2"]
     assert roles.ablations == ["full", "no_gnn"] and roles.full_model == "full"
@@ -192,7 +198,7 @@ def test_degree_role_is_the_first_degree_variant_and_never_a_comparison():
 
 
 def test_same_label_twice_gets_the_variant_name():
-    roles = variant_roles([{"name": "a"}, {"name": "b"}])
+    roles = variant_roles([Variant("a"), Variant("b")])
     assert roles.labels == {"a": "scRegNet [a]", "b": "scRegNet [b]"}
 
 

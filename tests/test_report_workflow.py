@@ -18,6 +18,7 @@ from test_report_inputs import NOISE_LEVELS, NOISE_PROTOCOLS, PROTOCOLS, VARIANT
 
 from grnlink.report.tables import gene_set_groups, gene_set_size
 from grnlink.report.variants import variant_roles
+from grnlink.settings import TrainSettings, dataset_settings
 
 REPORT_RULES = ["report_tables", "report_ablation", "report_label_noise", "report_edge_perturbation",
                 "report_lift_over_degree", "report_grn_evaluation", "report_pr_curves", "report_run_info"]
@@ -41,10 +42,10 @@ def expected_report_files(config: dict) -> set[str]:
     files = {f"{base}/run/versions.tsv", f"{base}/run/config.yaml", f"{base}/figures/grn_evaluation.png"}
     datasets = config["datasets"]
     files |= {f"{base}/figures/pr_curves_{d}.png" for d, c in datasets.items() if c["source"] == "simulate"}
-    variants = config["train"].get("variants", [])
+    variants = TrainSettings.from_config(config["train"]).variants
     protocols = config["split"]["protocols"]
     if variants:
-        groups = gene_set_groups({d: gene_set_size(c) for d, c in datasets.items()})
+        groups = gene_set_groups({d: gene_set_size(dataset_settings(c)) for d, c in datasets.items()})
         roles = variant_roles(variants)
         lift = roles.degree is not None and len(variants) > 1
         for protocol in protocols:

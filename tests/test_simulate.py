@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
 import numpy as np
@@ -10,9 +11,15 @@ import pytest
 import scanpy as sc
 from sklearn.metrics import roc_auc_score
 
-from grnlink.simulate import PROXIMAL_WINDOW, RAW_FILES, SimulationParams, simulate, write_raw
+from grnlink.settings import SimulatedDataset
+from grnlink.simulate import PROXIMAL_WINDOW, RAW_FILES, simulate, write_raw
 
 SMALL = dict(n_cells=240, n_cell_types=3, n_tfs=12, n_genes=90, n_peaks=600, seed=5)
+
+
+def simulation(**keys):
+    """The simulator's parameters of a `source: simulate` entry with these keys."""
+    return SimulatedDataset(**keys).simulation()
 
 
 def digest(folder) -> dict[str, str]:
@@ -20,10 +27,10 @@ def digest(folder) -> dict[str, str]:
 
 
 def test_same_seed_same_bytes_other_seed_other_data(tmp_path):
-    params = SimulationParams(**SMALL)
+    params = simulation(**SMALL)
     write_raw(simulate(params), params, tmp_path / "a")
     write_raw(simulate(params), params, tmp_path / "b")
-    other = SimulationParams(**{**SMALL, "seed": 6})
+    other = simulation(**{**SMALL, "seed": 6})
     write_raw(simulate(other), other, tmp_path / "c")
     assert digest(tmp_path / "a") == digest(tmp_path / "b")
     differing = {k for k, v in digest(tmp_path / "a").items() if digest(tmp_path / "c")[k] != v}
@@ -31,7 +38,7 @@ def test_same_seed_same_bytes_other_seed_other_data(tmp_path):
 
 
 def test_raw_folder_reads_with_scanpy_as_10x(tmp_path):
-    params = SimulationParams(**SMALL)
+    params = simulation(**SMALL)
     data = simulate(params)
     write_raw(data, params, tmp_path / "raw")
     rna = sc.read_10x_mtx(tmp_path / "raw" / "rna", var_names="gene_symbols")
@@ -50,13 +57,13 @@ def test_raw_folder_reads_with_scanpy_as_10x(tmp_path):
 
 
 def test_too_few_peaks_is_rejected_with_the_minimum():
-    with pytest.raises(ValueError, match="n_peaks"):
-        SimulationParams(**{**SMALL, "n_peaks": 200})
+    with pytest.raises(ValueError, match=r"n_peaks=200 is too small.*n_peaks >= 563"):
+        simulation(**{**SMALL, "n_peaks": 200})
 
 
 @pytest.fixture(scope="module")
 def demo_like():
-    params = SimulationParams(n_cells=2400, n_cell_types=3, n_tfs=40, n_genes=400, n_peaks=4000, seed=11)
+    params = simulation(n_cells=2400, n_cell_types=3, n_tfs=40, n_genes=400, n_peaks=4000, seed=11)
     return params, simulate(params)
 
 
@@ -76,7 +83,7 @@ def nearby_motif_pairs(data) -> pd.DataFrame:
 
 
 def test_every_edge_goes_through_a_motif_peak_open_in_its_cell_type(demo_like):
-    params = SimulationParams(**{**demo_like[0].__dict__, "motif_recall": 1.0})
+    params = dataclasses.replace(demo_like[0], motif_recall=1.0)
     data = simulate(params)
     pairs = nearby_motif_pairs(data)
     atac = pd.DataFrame(data.atac_counts.toarray(), columns=data.peaks["peak"])

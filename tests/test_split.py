@@ -10,8 +10,9 @@ import yaml
 from conftest import ROOT, run_snakemake
 from grnlink import dataset
 from grnlink.errors import InputError
-from grnlink.genelink import read_genelink
+from grnlink.genelink import genelink_files, read_genelink
 from grnlink.io import write_table
+from grnlink.settings import GenelinkDataset, GeoDataset, SimulatedDataset, UserFileDataset
 from grnlink.split import (check_published, check_split, hard_negative_split, holdout_problems, protocol_split,
                            published_reference, read_split, write_checked_split)
 
@@ -33,7 +34,7 @@ def test_shipped_datasets_split_cleanly_with_published_sizes(name):
     genes, network = dataset.benchmark_genes(rna), dataset.training_network(rna)
     split = hard_negative_split(genes, network, seed=0)
     check_split(split, network, genes)
-    check_published(dict(rna.uns["benchmark"]), published_reference(name, {"source": "genelink", "path": f"{BEELINE}/{name}/TFs+500"}))
+    check_published(dict(rna.uns["benchmark"]), published_reference(name, GenelinkDataset(path=f"{BEELINE}/{name}/TFs+500")))
     n_tfs = network["Gene1"].nunique()
     assert len(split) == n_tfs * (len(genes) - 1)
     shares = split["part"].value_counts(normalize=True)
@@ -85,11 +86,19 @@ def test_published_numbers_mismatch_is_reported():
     summary = {"n_tfs_with_targets": 30, "n_network_genes": 874, "density": 0.30}
     with pytest.raises(InputError, match="density"):
         check_published(summary, ("hHEP", 500))
-    assert published_reference("demo", {"source": "simulate"}) is None
-    assert published_reference("hHEP", {"source": "h5ad", "path": "hHEP.h5ad"}) is None
-    assert published_reference("beeline_l", {"source": "genelink", "path": "x/mHSC-L/TFs+1000"}) == ("mHSC-L", 1000)
-    assert published_reference("mHSC-GM-TFs1000", {"source": "geo", "n_top_genes": 1000}) == ("mHSC-GM", 1000)
-    assert published_reference("hESC-TFs500", {"source": "geo", "n_top_genes": 500}) == ("hESC", 500)
+    assert published_reference("demo", SimulatedDataset()) is None
+    assert published_reference("hHEP", user_file("hHEP.h5ad")) is None
+    assert published_reference("beeline_l", GenelinkDataset(path="x/mHSC-L/TFs+1000")) == ("mHSC-L", 1000)
+    assert published_reference("mHSC-GM-TFs1000", geo_dataset("mHSC", n_top_genes=1000)) == ("mHSC-GM", 1000)
+    assert published_reference("hESC-TFs500", geo_dataset("hESC", n_top_genes=500)) == ("hESC", 500)
+
+
+def user_file(path: str) -> UserFileDataset:
+    return UserFileDataset(source="h5ad", path=path, network="network.csv", tfs="tfs.csv", cell_types=("a",))
+
+
+def geo_dataset(series: str, **keys) -> GeoDataset:
+    return GeoDataset(series=series, files={}, network="network.csv", tfs="tfs.csv", **keys)
 
 
 @pytest.mark.slow
@@ -120,8 +129,7 @@ def test_published_mismatch_stops_genelink_but_only_warns_for_geo_rebuilds(tmp_p
 
     folder = BEELINE / "mDC" / "TFs+500"
     pre = tmp_path / "mDC.h5ad"
-    preprocess_dataset("mDC", {"source": "genelink", "path": str(folder)},
-                       {"expression": str(folder / "BL--ExpressionData.csv")}, pre)
+    preprocess_dataset("mDC", GenelinkDataset(path=str(folder)), inputs=genelink_files(folder), output=pre)
     wrong = ("hHEP", 500)
     with pytest.raises(InputError, match="hHEP TFs\\+500: 20 TFs with targets, published 30"):
         write_checked_split(pre, 0, tmp_path / "strict.tsv", reference=wrong, strict_reference=True)
@@ -255,8 +263,7 @@ def test_too_few_tfs_for_the_folds_fail_in_the_split_job_naming_the_file(tmp_pat
 
     folder = BEELINE / "mHSC-L" / "TFs+500"
     pre = tmp_path / "mHSC-L.h5ad"
-    preprocess_dataset("mHSC-L", {"source": "genelink", "path": str(folder)},
-                       {"expression": str(folder / "BL--ExpressionData.csv")}, pre)
+    preprocess_dataset("mHSC-L", GenelinkDataset(path=str(folder)), inputs=genelink_files(folder), output=pre)
     with pytest.raises(InputError, match=f"{pre}: split protocol tf_holdout: 16 to hold out in 20 folds"):
         write_checked_split(pre, 0, tmp_path / "s.tsv", protocol="tf_holdout", folds=20)
     assert not (tmp_path / "s.tsv").exists()
@@ -264,9 +271,9 @@ def test_too_few_tfs_for_the_folds_fail_in_the_split_job_naming_the_file(tmp_pat
 
 def test_holdout_problems_name_the_config_keys():
     datasets = {
-        "small": {"source": "simulate", "n_tfs": 4},
-        "mHSC-L": {"source": "genelink", "path": str(BEELINE / "mHSC-L" / "TFs+500")},
-        "mine": {"source": "h5ad", "path": "x.h5ad"},
+        "small": SimulatedDataset(n_tfs=4),
+        "mHSC-L": GenelinkDataset(path=str(BEELINE / "mHSC-L" / "TFs+500")),
+        "mine": user_file("x.h5ad"),
     }
     problems = holdout_problems(datasets, ["genelink", "tf_holdout", "gene_holdout"], folds=5, validation_share=0.1)
     assert problems == [

@@ -8,11 +8,12 @@ import pytest
 import torch
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
+from grnlink.settings import FitOptions, TrainSettings
+from grnlink.train.build import build_model
 from grnlink.train.fit import GraphInputs, LabelledPairs, fit, hold_out_edges, predict
 from grnlink.train.graphs import undirected_graph
 from grnlink.train.metrics import auroc
-from grnlink.train.models import GENELink, ScRegNet
-from grnlink.train.settings import FitOptions
+from grnlink.train.models import GENELink
 
 
 def _training_data():
@@ -89,7 +90,8 @@ def test_learning_rate_decays_after_every_step_not_every_epoch():
     inputs, train, validation = _toy_problem()
     torch.manual_seed(0)
     model = GENELink(inputs.x.shape[1], hidden=(8, 8, 8), output=4)
-    options = FitOptions(epochs=3, patience=100, batch_size=256, lr=3e-3, lr_decay=0.99, edge_holdout=0.0)
+    options = FitOptions(epochs=3, patience=100, batch_size=256, lr=3e-3, lr_decay=0.99, weight_decay=1e-5,
+                         edge_holdout=0.0)
     with _LearningRates() as rates:
         result = fit(model, inputs, train, validation, options, seed=0)
     assert result.epochs == 3
@@ -101,8 +103,10 @@ def test_learning_rate_decays_after_every_step_not_every_epoch():
 def test_a_full_batch_fit_still_decays_once_per_epoch():
     inputs, train, validation = _toy_problem()
     torch.manual_seed(0)
-    model = ScRegNet(inputs.x.shape[1], 0, hidden=8, mlp_hidden=8)
-    options = FitOptions(epochs=3, patience=100, lr=1e-2, lr_decay=0.9, edge_holdout=0.0)
+    run = TrainSettings(hidden=8, mlp_hidden=8).variant_run("scregnet_no_embedding", protocol="genelink")
+    model = build_model(run, n_features=inputs.x.shape[1], embedding_dim=0)
+    options = FitOptions(epochs=3, patience=100, batch_size=65536, lr=1e-2, lr_decay=0.9, weight_decay=1e-5,
+                         edge_holdout=0.0)
     with _LearningRates() as rates:
         fit(model, inputs, train, validation, options, seed=0)
     assert rates == pytest.approx([1e-2, 1e-2 * 0.9, 1e-2 * 0.81], rel=1e-9)
@@ -113,7 +117,7 @@ def test_genelink_learns_a_separable_toy_problem_with_the_published_training(cap
     inputs, train, validation = _toy_problem()
     torch.manual_seed(0)
     model = GENELink(inputs.x.shape[1])
-    options = FitOptions(epochs=20, patience=100, batch_size=256, lr=3e-3, lr_decay=0.99, edge_holdout=0.0)
+    options = TrainSettings(edge_holdout=0.0).genelink_fit_options()  # 20 epochs, batches of 256, lr 3e-3 * 0.99^step
     with caplog.at_level(logging.DEBUG, logger="grnlink.train.fit"):
         result = fit(model, inputs, train, validation, options, seed=0)
     losses = [float(r.getMessage().split()[3]) for r in caplog.records if r.getMessage().startswith("epoch ")]

@@ -1,7 +1,6 @@
 """Ranking metrics: pooled, within TFs, early precision; and the label-only degree baseline."""
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from grnlink import dataset

@@ -1,16 +1,26 @@
-"""scRegNet (encoders and ablations) and GENELink produce one logit per pair and use what
-they should: the graph, the embedding, or both. GENELink's graph attention follows the
-published layer (Chen and Liu 2022)."""
+"""Link predictors composed from parts: the builder composes the parts a variant names;
+scRegNet (encoders and ablations) and GENELink produce one logit per pair and use what they
+should: the graph, the embedding, or both. GENELink's graph attention follows the published
+layer (Chen and Liu 2022)."""
 
 import pytest
 import torch
 from torch import nn
+from torch_geometric.nn import GATConv, GCNConv, SAGEConv
 
+from grnlink.settings import TrainSettings, Variant
+from grnlink.train.build import build_model
 from grnlink.train.models import (
+    ConcatFusion,
     CrossAttentionFusion,
     GENELink,
+    GNNEncoder,
     GraphAttention,
-    ScRegNet,
+    GraphAttentionEncoder,
+    LinkPredictor,
+    NoGraphEncoder,
+    PairClassifier,
+    TfTargetDotProduct,
     _dropout_scale,
     adjacency_mask,
 )
@@ -19,6 +29,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 N_GENES, N_FEATURES, EMB_DIM = 12, 9, 5
+SMALL = {"hidden": 8, "mlp_hidden": 6, "heads": 2, "attention_width": 8, "attention_heads": 2}
 
 
 @pytest.fixture
@@ -32,11 +43,76 @@ def inputs():
     return x, embedding, ring, tf, target
 
 
+def _built(variant: Variant, coexpression=None, overrides=None, **sizes) -> LinkPredictor:
+    """`variant`'s network from the builder, small (embedding EMB_DIM wide when it reads one)."""
+    run = TrainSettings(variants=(variant,), **{**SMALL, **sizes}).variant_run(variant.name, protocol="genelink")
+    return build_model(run, n_features=N_FEATURES, embedding_dim=EMB_DIM if variant.uses_embedding else 0,
+                       coexpression=coexpression, overrides=overrides)
+
+
+@pytest.mark.parametrize(("variant", "conv"), [
+    (Variant("scregnet"), GCNConv),
+    (Variant("sage", encoder="sage"), SAGEConv),
+    (Variant("gat", encoder="gat"), GATConv),
+])
+def test_the_builder_composes_the_gnn_the_variant_names(variant, conv):
+    model = _built(variant)
+    assert isinstance(model.encoder, GNNEncoder) and len(model.encoder.convs) == 2
+    assert all(isinstance(layer, conv) for layer in model.encoder.convs)
+    assert isinstance(model.fusion, ConcatFusion) and model.fusion.out_dim == EMB_DIM + 8
+    assert isinstance(model.scorer, PairClassifier) and model.scorer.coexpression is None
+    assert isinstance(model.scorer.classifier[-1], nn.Linear) and len(model.scorer.classifier[0]) == 0
+
+
+def test_the_builder_composes_the_ablations_and_extensions(inputs):
+    x = inputs[0]
+    no_gnn = _built(Variant("no_gnn", encoder="none"))
+    assert isinstance(no_gnn.encoder, NoGraphEncoder) and no_gnn.fusion.out_dim == EMB_DIM
+    no_embedding = _built(Variant("no_embedding", embedding=False))
+    assert isinstance(no_embedding.fusion, ConcatFusion) and no_embedding.fusion.out_dim == 8
+    cross = _built(Variant("cross", fusion="cross_attention"))
+    assert isinstance(cross.fusion, CrossAttentionFusion) and cross.fusion.out_dim == 8
+    assert cross.fusion.query.in_features == EMB_DIM and cross.fusion.key.in_features == 8
+    pair = _built(Variant("pair", pair_coexpression=True, classifier_layers=1), coexpression=torch.corrcoef(x))
+    assert pair.scorer.coexpression is not None and isinstance(pair.scorer.classifier[0][0], nn.Linear)
+    assert pair.scorer.classifier[0][0].in_features == 2 * 6 + 2
+
+
+def test_the_builder_builds_genelink_as_published():
+    model = _built(Variant("genelink", model="genelink"))
+    assert isinstance(model, GENELink)
+    assert isinstance(model.encoder, GraphAttentionEncoder) and isinstance(model.scorer, TfTargetDotProduct)
+    assert model.encoder.layer1.weight.shape == (3, N_FEATURES, 128)
+
+
+def test_the_builder_applies_tuned_sizes():
+    model = _built(Variant("scregnet"), overrides={"hidden": 12, "gnn_layers": 3, "mlp_layers": 1, "mlp_hidden": 4})
+    assert len(model.encoder.convs) == 3 and model.encoder.out_dim == 12
+    assert [m.out_features for m in model.scorer.mlp if isinstance(m, nn.Linear)] == [4]
+
+
+def test_the_builder_needs_what_the_variant_reads():
+    with pytest.raises(ValueError, match="co-expression"):
+        _built(Variant("pair", pair_coexpression=True))
+    run = TrainSettings(**SMALL).variant_run("scregnet", protocol="genelink")
+    with pytest.raises(ValueError, match="embedding"):
+        build_model(run, n_features=N_FEATURES, embedding_dim=0)
+
+
+def test_parts_of_different_models_compose(inputs):
+    x, embedding, ring, tf, target = inputs
+    torch.manual_seed(0)
+    scorer = TfTargetDotProduct(EMB_DIM, hidden=4, output=3, dropout=0.0)
+    model = LinkPredictor(NoGraphEncoder(), ConcatFusion(EMB_DIM, 0), scorer).eval()
+    expected = (scorer.tf_head(embedding)[tf] * scorer.target_head(embedding)[target]).sum(dim=1)
+    assert torch.allclose(model(x, ring, embedding, tf, target), expected)
+
+
 @pytest.mark.parametrize("encoder", ["gcn", "sage", "gat"])
 def test_scregnet_gives_one_logit_per_pair_and_uses_the_graph(inputs, encoder):
     x, embedding, ring, tf, target = inputs
     torch.manual_seed(0)
-    model = ScRegNet(N_FEATURES, EMB_DIM, encoder=encoder, hidden=8, mlp_hidden=6, heads=2).eval()
+    model = _built(Variant("v", encoder=encoder)).eval()
     out = model(x, ring, embedding, tf, target)
     assert out.shape == (4,)
     no_edges = torch.empty((2, 0), dtype=torch.long)
@@ -45,28 +121,28 @@ def test_scregnet_gives_one_logit_per_pair_and_uses_the_graph(inputs, encoder):
 
 def test_scregnet_without_gnn_ignores_graph_and_features(inputs):
     x, embedding, ring, tf, target = inputs
-    model = ScRegNet(N_FEATURES, EMB_DIM, encoder="none", mlp_hidden=6).eval()
+    model = _built(Variant("no_gnn", encoder="none")).eval()
     assert torch.equal(model(x, ring, embedding, tf, target),
                        model(torch.zeros_like(x), torch.empty((2, 0), dtype=torch.long), embedding, tf, target))
 
 
 def test_scregnet_without_embedding_and_with_it(inputs):
     x, embedding, ring, tf, target = inputs
-    no_embedding = ScRegNet(N_FEATURES, 0, hidden=8, mlp_hidden=6).eval()
+    no_embedding = _built(Variant("no_embedding", embedding=False)).eval()
     assert no_embedding(x, ring, None, tf, target).shape == (4,)
-    with_embedding = ScRegNet(N_FEATURES, EMB_DIM, hidden=8, mlp_hidden=6).eval()
+    with_embedding = _built(Variant("scregnet")).eval()
     assert not torch.allclose(with_embedding(x, ring, embedding, tf, target),
                               with_embedding(x, ring, torch.zeros_like(embedding), tf, target))
 
 
-def test_scregnet_needs_gnn_or_embedding():
+def test_concatenation_needs_gnn_or_embedding():
     with pytest.raises(ValueError, match="GNN, the embedding or both"):
-        ScRegNet(N_FEATURES, 0, encoder="none")
+        ConcatFusion(0, NoGraphEncoder.out_dim)
 
 
 def test_dropout_is_off_in_evaluation(inputs):
     x, embedding, ring, tf, target = inputs
-    model = ScRegNet(N_FEATURES, EMB_DIM, hidden=8, mlp_hidden=6, dropout=0.5).eval()
+    model = _built(Variant("scregnet"), dropout=0.5).eval()
     assert torch.equal(model(x, ring, embedding, tf, target), model(x, ring, embedding, tf, target))
 
 
@@ -79,21 +155,23 @@ def test_genelink_scores_pairs_by_direction(inputs):
     assert not torch.allclose(forward, backward)  # separate TF and target heads: direction matters
     z = model.node_representations(x, ring)
     assert z.shape == (N_GENES, 64)
-    assert torch.allclose(forward, (model.tf_head(z)[tf] * model.target_head(z)[target]).sum(dim=1))
+    heads = model.scorer
+    assert torch.allclose(forward, (heads.tf_head(z)[tf] * heads.target_head(z)[target]).sum(dim=1))
 
 
 def test_genelink_has_the_published_shapes_and_initialisation():
     torch.manual_seed(0)
     model = GENELink(N_FEATURES)
-    assert model.layer1.weight.shape == (3, N_FEATURES, 128) and model.layer1.attention_vector.shape == (3, 256, 1)
-    assert model.layer2.weight.shape == (3, 384, 64) and model.layer2.bias.shape == (3, 64)
-    assert [m.weight.shape for m in model.tf_head if isinstance(m, nn.Linear)] == [(32, 64), (16, 32)]
-    assert torch.equal(model.layer1.bias, torch.zeros(3, 128))
+    layer1, layer2, tf_head = model.encoder.layer1, model.encoder.layer2, model.scorer.tf_head
+    assert layer1.weight.shape == (3, N_FEATURES, 128) and layer1.attention_vector.shape == (3, 256, 1)
+    assert layer2.weight.shape == (3, 384, 64) and layer2.bias.shape == (3, 64)
+    assert [m.weight.shape for m in tf_head if isinstance(m, nn.Linear)] == [(32, 64), (16, 32)]
+    assert torch.equal(layer1.bias, torch.zeros(3, 128))
     bound = 1.414 * (6 / (N_FEATURES + 128)) ** 0.5  # xavier uniform, gain 1.414, per head
-    assert model.layer1.weight.abs().max() <= bound and model.layer1.weight.abs().max() > 0.9 * bound
+    assert layer1.weight.abs().max() <= bound and layer1.weight.abs().max() > 0.9 * bound
     head_bound = 1.414 * (6 / (64 + 32)) ** 0.5
-    assert head_bound >= model.tf_head[0].weight.abs().max() > 0.9 * head_bound
-    assert model.tf_head[1].negative_slope == 0.01 and model.tf_head[2].p == 0.01
+    assert head_bound >= tf_head[0].weight.abs().max() > 0.9 * head_bound
+    assert tf_head[1].negative_slope == 0.01 and tf_head[2].p == 0.01
 
 
 def _reference_head(layer, head, x, mask):
@@ -154,11 +232,12 @@ def test_layer_one_concatenates_heads_and_layer_two_averages_them(inputs):
     torch.manual_seed(0)
     model = GENELink(N_FEATURES, hidden=(6, 5, 4), output=3, heads=(3, 2)).eval()
     mask = adjacency_mask(ring, N_GENES)
-    first = model.layer1(x, mask)
+    layer1, layer2 = model.encoder.layer1, model.encoder.layer2
+    first = layer1(x, mask)
     assert first.shape == (N_GENES, 18)
-    assert torch.allclose(first, torch.cat(list(model.layer1.head_outputs(x, mask)), dim=1))
+    assert torch.allclose(first, torch.cat(list(layer1.head_outputs(x, mask)), dim=1))
     hidden = nn.functional.elu(first)
-    second = model.layer2.head_outputs(hidden, mask)
+    second = layer2.head_outputs(hidden, mask)
     assert second.shape == (2, N_GENES, 5)
     z = model.node_representations(x, ring)
     assert z.shape == (N_GENES, 5)
@@ -202,7 +281,7 @@ def test_genelink_is_deterministic_in_evaluation_and_drops_attention_in_training
     assert not torch.allclose(model(x, ring, None, tf, target), model(x, ring, None, tf, target))
     no_head_dropout = GENELink(N_FEATURES, dropout=0.0).train()
     mask = adjacency_mask(ring, N_GENES)
-    layer = no_head_dropout.layer1
+    layer = no_head_dropout.encoder.layer1
     assert not torch.allclose(layer(x, mask), layer(x, mask))  # the attention dropout alone
     layer.eval()
     assert torch.equal(layer(x, mask), layer(x, mask))
@@ -223,16 +302,18 @@ def test_cross_attention_with_uniform_weights_is_the_neighbourhood_mean(inputs):
 
 def test_cross_attention_gradients_reach_embedding_projection_and_gnn(inputs):
     x, embedding, ring, tf, target = inputs
-    model = ScRegNet(N_FEATURES, EMB_DIM, hidden=8, mlp_hidden=6, fusion="cross_attention", attention_width=8,
-                     attention_heads=2)
+    model = _built(Variant("cross", fusion="cross_attention"))
     model(x, ring, embedding, tf, target).sum().backward()
-    for param in (model.fusion.query.weight, model.fusion.embedding_projection.weight, model.convs[0].lin.weight):
+    fusion, first_conv = model.fusion, model.encoder.convs[0]
+    for param in (fusion.query.weight, fusion.embedding_projection.weight, first_conv.lin.weight):
         assert param.grad is not None and param.grad.abs().sum() > 0
 
 
 def test_cross_attention_needs_embedding_and_gnn():
     with pytest.raises(ValueError, match="needs both"):
-        ScRegNet(N_FEATURES, 0, fusion="cross_attention")
+        CrossAttentionFusion(0, graph_dim=8)
+    with pytest.raises(ValueError, match="needs both"):
+        CrossAttentionFusion(EMB_DIM, graph_dim=NoGraphEncoder.out_dim)
 
 
 def _pair_logits(model, x, ring, embedding, n_genes=N_GENES):
@@ -244,12 +325,12 @@ def _pair_logits(model, x, ring, embedding, n_genes=N_GENES):
 def test_linear_classifier_ranks_every_tfs_targets_alike_and_hidden_layers_do_not(inputs):
     x, embedding, ring, _, _ = inputs
     torch.manual_seed(0)
-    linear = ScRegNet(N_FEATURES, EMB_DIM, hidden=8, mlp_hidden=6).eval()
+    linear = _built(Variant("scregnet")).eval()
     logits = _pair_logits(linear, x, ring, embedding)
     assert torch.allclose(logits - logits[:, :1], (logits - logits[:, :1])[0].expand_as(logits), atol=1e-5)
-    hidden = ScRegNet(N_FEATURES, EMB_DIM, hidden=8, mlp_hidden=6, classifier_layers=1).eval()
+    hidden = _built(Variant("hidden", classifier_layers=1)).eval()
     with torch.no_grad():  # at initialisation the biases keep every hidden unit on one side of its kink
-        hidden.classifier[0][0].bias.zero_()
+        hidden.scorer.classifier[0][0].bias.zero_()
     logits = _pair_logits(hidden, x, ring, embedding)
     assert not torch.allclose(logits - logits[:, :1], (logits - logits[:, :1])[0].expand_as(logits), atol=1e-4)
 
@@ -258,12 +339,13 @@ def test_pair_coexpression_joins_the_classifier_unit_scaled_and_stays_out_of_the
     x, embedding, ring, tf, target = inputs
     coexpression = torch.corrcoef(x)
     torch.manual_seed(0)
-    model = ScRegNet(N_FEATURES, EMB_DIM, hidden=8, mlp_hidden=6, classifier_layers=1, coexpression=coexpression).eval()
+    model = _built(Variant("pair", pair_coexpression=True, classifier_layers=1), coexpression=coexpression).eval()
+    scaled = model.scorer.coexpression
     off_diagonal = ~torch.eye(N_GENES, dtype=torch.bool)
-    assert model.coexpression[off_diagonal].std().item() == pytest.approx(1.0, abs=1e-5)
-    assert "coexpression" not in model.state_dict()
+    assert scaled[off_diagonal].std().item() == pytest.approx(1.0, abs=1e-5)
+    assert not any("coexpression" in key for key in model.state_dict())
     before = model(x, ring, embedding, tf, target)
-    model.coexpression[tf, target] = 0.0
+    scaled[tf, target] = 0.0
     assert not torch.allclose(before, model(x, ring, embedding, tf, target))
 
 

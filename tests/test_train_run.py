@@ -2,24 +2,35 @@
 validation part only, determinism, label-noise replicates, baselines and new-edge ranking."""
 
 import json
+from dataclasses import replace
 
 import anndata as ad
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from grnlink.train import data as tdata
 from grnlink.train.data import RunInputs
 from grnlink.train.run import gather_metrics, rank_new_edges, run_to_files, run_variant
-from grnlink.train.settings import FitOptions, Settings, Variant
+from grnlink.settings import TrainSettings, Variant, VariantRun, from_params
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 N_TFS, N_GENES, N_CELLS = 6, 48, 60
-FAST = Settings(hidden=16, mlp_hidden=16, fit=FitOptions(epochs=30, patience=8, batch_size=128, lr=1e-2),
-                genelink_fit=FitOptions(epochs=20, patience=5, batch_size=128, lr=3e-3, lr_decay=0.99))
+# scRegNet: 30 epochs, patience 8, batches of 128, lr 1e-2; GENELink: 20 epochs (no early
+# stopping, as published), batches of 128, lr 3e-3 decayed by 0.99 per step.
+FAST = TrainSettings(hidden=16, mlp_hidden=16, epochs=30, patience=8, batch_size=128, lr=1e-2,
+                     genelink_epochs=20, genelink_batch_size=128, genelink_lr=3e-3, genelink_lr_decay=0.99)
+
+
+def fast_run(variant: Variant, *, noise_levels=(), noise_replicates: int = 0, top_new_edges: int = 0,
+             protocol: str = "genelink", settings: TrainSettings = FAST) -> VariantRun:
+    """What a training job of `variant` reads, built as the workflow builds it (label-noise
+    runs only when the variant has them and the protocol is a noise protocol)."""
+    train = replace(settings, variants=(variant,), noise_levels=tuple(noise_levels),
+                    noise_replicates=noise_replicates, top_new_edges=top_new_edges)
+    return train.variant_run(variant.name, protocol=protocol)
 
 
 def synthetic_network(seed: int = 0):
@@ -69,21 +80,21 @@ def inputs() -> RunInputs:
 
 
 def test_scregnet_learns_and_is_deterministic(inputs):
-    variant = Variant(name="full")
-    first = run_variant(inputs, variant, FAST, seed=3, noise_levels=[], replicates=0, top_new_edges=10)
-    again = run_variant(inputs, variant, FAST, seed=3, noise_levels=[], replicates=0, top_new_edges=10)
+    run = fast_run(Variant(name="full"), top_new_edges=10)
+    first = run_variant(inputs, run, seed=3)
+    again = run_variant(inputs, run, seed=3)
     row = first.metrics.iloc[0]
     assert row["test_auroc"] > 0.8 and row["val_auroc"] > 0.8
-    assert 1 <= row["epochs"] <= FAST.fit.epochs
+    assert 1 <= row["epochs"] <= FAST.epochs
     cols = ["val_auroc", "test_auroc", "test_auprc", "epochs"]
     assert first.metrics[cols].equals(again.metrics[cols])
     assert first.test_scores.equals(again.test_scores)
 
 
 def test_pair_coexpression_variant_learns_and_is_deterministic(inputs):
-    variant = Variant(name="pair", pair_coexpression=True, classifier_layers=1)
-    first = run_variant(inputs, variant, FAST, seed=1, noise_levels=[], replicates=0, top_new_edges=0)
-    again = run_variant(inputs, variant, FAST, seed=1, noise_levels=[], replicates=0, top_new_edges=0)
+    run = fast_run(Variant(name="pair", pair_coexpression=True, classifier_layers=1))
+    first = run_variant(inputs, run, seed=1)
+    again = run_variant(inputs, run, seed=1)
     assert first.metrics.iloc[0]["test_auroc"] > 0.8
     assert first.test_scores.equals(again.test_scores)
 
@@ -94,13 +105,17 @@ def test_scregnet_keys_are_refused_for_other_models():
 
 
 def test_every_graph_model_gets_the_same_edge_holdout_and_genelink_its_published_optimisation():
-    settings = Settings.from_config({"edge_holdout": 0.3, "lr": 0.001, "genelink_epochs": 7})
-    assert settings.fit.edge_holdout == 0.3 and settings.fit.lr == 0.001
-    assert settings.genelink_fit.edge_holdout == 0.3
-    genelink = Settings().genelink_fit
+    settings = TrainSettings.from_config({"edge_holdout": 0.3, "lr": 0.001, "genelink_epochs": 7,
+                                          "variants": [{"name": "s"}, {"name": "g", "model": "genelink"}]})
+    scregnet = settings.variant_run("s", protocol="genelink").fit
+    genelink_run = settings.variant_run("g", protocol="genelink")
+    assert scregnet.edge_holdout == 0.3 and scregnet.lr == 0.001
+    assert genelink_run.fit.edge_holdout == 0.3 and genelink_run.model is None
+    genelink = TrainSettings().genelink_fit_options()
     assert (genelink.lr, genelink.lr_decay, genelink.batch_size, genelink.epochs) == (3e-3, 0.99, 256, 20)
+    assert genelink.weight_decay == 0.0 and genelink.optimizer == "adam"
     assert genelink.patience == genelink.epochs  # no early stopping, as published
-    assert settings.genelink_fit.epochs == settings.genelink_fit.patience == 7
+    assert genelink_run.fit.epochs == genelink_run.fit.patience == 7
 
 
 def test_test_labels_never_steer_training(inputs):
@@ -110,16 +125,17 @@ def test_test_labels_never_steer_training(inputs):
     is_test = split["part"] == "test"
     split.loc[is_test, "label"] = 1 - split.loc[is_test, "label"]
     flipped = RunInputs(genes=inputs.genes, split=split, baseline_scores=inputs.baseline_scores)
-    variant = Variant(name="no_emb", embedding=False)
-    clean = run_variant(inputs, variant, FAST, 0, [], 0, 5).metrics.iloc[0]
-    dirty = run_variant(flipped, variant, FAST, 0, [], 0, 5).metrics.iloc[0]
+    run = fast_run(Variant(name="no_emb", embedding=False), top_new_edges=5)
+    clean = run_variant(inputs, run, 0).metrics.iloc[0]
+    dirty = run_variant(flipped, run, 0).metrics.iloc[0]
     assert clean["epochs"] == dirty["epochs"] and clean["val_auroc"] == dirty["val_auroc"]
     assert dirty["test_auroc"] == pytest.approx(1 - clean["test_auroc"])
 
 
 def test_noise_replicates_and_genelink(inputs):
-    variant = Variant(name="genelink", model="genelink", noise=True)
-    result = run_variant(inputs, variant, FAST, seed=0, noise_levels=[2.0, 4.0], replicates=2, top_new_edges=0)
+    run = fast_run(Variant(name="genelink", model="genelink", noise=True), noise_levels=[2.0, 4.0], noise_replicates=2)
+    assert run.model is None and (run.fit.epochs, run.fit.batch_size, run.fit.lr_decay) == (20, 128, 0.99)
+    result = run_variant(inputs, run, seed=0)
     metrics = result.metrics
     assert len(metrics) == 1 + 2 * 2
     assert metrics[["noise", "replicate"]].values.tolist() == [[0, 0], [2, 0], [2, 1], [4, 0], [4, 1]]
@@ -129,7 +145,9 @@ def test_noise_replicates_and_genelink(inputs):
 
 
 def test_pearson_baseline_scores_from_the_grn_stage(inputs):
-    result = run_variant(inputs, Variant(name="pcc", model="pearson", noise=True), FAST, 0, [1.0], 3, 0)
+    run = fast_run(Variant(name="pcc", model="pearson", noise=True), noise_levels=[1.0], noise_replicates=3)
+    assert run.noise_levels == () and run.fit is None  # an unsupervised score has no label-noise runs
+    result = run_variant(inputs, run, 0)
     assert len(result.metrics) == 1 and result.metrics.iloc[0]["epochs"] == 0
     scores = inputs.baseline_scores.set_index(["TF", "Target"])["pearson"]
     expected = scores.loc[list(zip(result.test_scores["TF"], result.test_scores["Target"]))].to_numpy()
@@ -139,7 +157,7 @@ def test_pearson_baseline_scores_from_the_grn_stage(inputs):
 @pytest.mark.parametrize("perturbation", ["coexpression", "prior"])
 def test_edge_perturbation_adds_edges(inputs, perturbation):
     variant = Variant(name="p", embedding=False, perturbation=perturbation, perturbation_ratio=0.5)
-    row = run_variant(inputs, variant, FAST, 0, [], 0, 1).metrics.iloc[0]
+    row = run_variant(inputs, fast_run(variant, top_new_edges=1), 0).metrics.iloc[0]
     expected = 1 if perturbation == "prior" else None  # the prior table holds one benchmark edge
     assert row["added_edges"] == (expected or round(0.5 * (row["graph_edges"] - row["added_edges"])))
 
@@ -167,34 +185,41 @@ def test_run_to_files_reads_contract_files_and_writes_outputs(tmp_path, inputs):
     ad.AnnData(X=inputs.genes.embedding, obs=pd.DataFrame(index=genes)).write_h5ad(tmp_path / "emb.h5ad")
     outputs = {k: str(tmp_path / f"{k}.tsv") for k in ("metrics", "test_scores", "new_edges")}
     outputs["info"] = str(tmp_path / "run.json")
-    config = {"epochs": 5, "patience": 2, "hidden": 8, "mlp_hidden": 8, "noise_levels": [3],
-              "noise_replicates": 1, "top_new_edges": 7}
-    run_to_files("syn", str(tmp_path / "pre.h5ad"), str(tmp_path / "split.tsv"), {"name": "full", "noise": True},
-                 config, 4, outputs, embedding=str(tmp_path / "emb.h5ad"))
+    settings = TrainSettings(epochs=5, patience=2, hidden=8, mlp_hidden=8, noise_levels=(3,), noise_replicates=1,
+                             top_new_edges=7, variants=(Variant(name="full", noise=True),))
+    run = settings.variant_run("full", protocol="genelink")
+    run_to_files(run, dataset_name="syn", protocol="genelink", seed=4, preprocessed=str(tmp_path / "pre.h5ad"),
+                 split=str(tmp_path / "split.tsv"), outputs=outputs, embedding=str(tmp_path / "emb.h5ad"))
     table = gather_metrics([outputs["metrics"], outputs["metrics"]])
     assert len(table) == 4 and set(table["dataset"]) == {"syn"} and set(table["noise"]) == {0, 3}
+    assert set(table["protocol"]) == {"genelink"}
     assert len(pd.read_csv(outputs["new_edges"], sep="\t")) == 7
     info = json.loads((tmp_path / "run.json").read_text())
-    assert info["seed"] == 4 and "torch" in info["versions"]
+    assert info["seed"] == 4 and info["protocol"] == "genelink" and "torch" in info["versions"]
+    assert from_params(VariantRun, info["settings"]) == run  # the run's settings, recorded in full
 
 
 def test_without_validation_pairs_training_runs_all_epochs(inputs):
     no_validation = RunInputs(genes=inputs.genes, split=inputs.split[inputs.split["part"] != "validation"])
-    row = run_variant(no_validation, Variant(name="v", embedding=False), FAST, 0, [], 0, 1).metrics.iloc[0]
-    assert row["epochs"] == FAST.fit.epochs and np.isnan(row["val_auroc"]) and row["test_auroc"] > 0.5
+    run = fast_run(Variant(name="v", embedding=False), top_new_edges=1)
+    row = run_variant(no_validation, run, 0).metrics.iloc[0]
+    assert row["epochs"] == FAST.epochs and np.isnan(row["val_auroc"]) and row["test_auroc"] > 0.5
 
 
 def test_cross_attention_fusion_variant_trains(inputs):
-    variant = Variant(name="xattn", fusion="cross_attention")
-    row = run_variant(inputs, variant, FAST, 0, [], 0, 1).metrics.iloc[0]
+    run = fast_run(Variant(name="xattn", fusion="cross_attention"), top_new_edges=1)
+    row = run_variant(inputs, run, 0).metrics.iloc[0]
     assert row["test_auroc"] > 0.7
     with pytest.raises(ValueError, match="needs the GNN and the embedding"):
         Variant(name="bad", fusion="cross_attention", embedding=False)
 
 
 def test_optuna_tunes_on_validation_within_the_published_space(inputs):
-    settings = Settings.from_config({"optuna": True, "optuna_trials": 2, "epochs": 3, "patience": 2, "hidden": 8})
-    result = run_variant(inputs, Variant(name="tuned", embedding=False), settings, 0, [], 0, 1)
+    settings = TrainSettings.from_config({"optuna": True, "optuna_trials": 2, "epochs": 3, "patience": 2, "hidden": 8,
+                                          "variants": [{"name": "tuned", "embedding": False}]})
+    run = fast_run(settings.variant("tuned"), top_new_edges=1, settings=settings)
+    assert run.optuna_trials == 2
+    result = run_variant(inputs, run, 0)
     tuned = result.tuned
     assert set(tuned) == {"gnn_layers", "mlp_layers", "hidden", "dropout", "lr", "optimizer"}
     assert 1 <= tuned["gnn_layers"] <= 6 and 4 <= tuned["hidden"] <= 256 and 1e-5 <= tuned["lr"] <= 1e-2
@@ -207,9 +232,9 @@ def test_degree_baseline_never_reads_test_labels(inputs):
     is_test = split["part"] == "test"
     split.loc[is_test, "label"] = np.random.default_rng(0).permutation(split.loc[is_test, "label"].to_numpy())
     permuted = RunInputs(genes=inputs.genes, split=split)
-    variant = Variant(name="degree", model="degree")
-    clean = run_variant(inputs, variant, FAST, 0, [], 0, 20)
-    shuffled = run_variant(permuted, variant, FAST, 0, [], 0, 20)
+    run = fast_run(Variant(name="degree", model="degree"), top_new_edges=20)
+    clean = run_variant(inputs, run, 0)
+    shuffled = run_variant(permuted, run, 0)
     assert np.array_equal(clean.test_scores["score"], shuffled.test_scores["score"])
     assert clean.new_edges.equals(shuffled.new_edges)
     assert clean.metrics.iloc[0]["val_auroc"] == shuffled.metrics.iloc[0]["val_auroc"]
@@ -217,13 +242,14 @@ def test_degree_baseline_never_reads_test_labels(inputs):
 
 
 def test_degree_baseline_has_label_noise_runs(inputs):
-    result = run_variant(inputs, Variant(name="degree", model="degree", noise=True), FAST, 0, [10.0], 2, 0)
+    run = fast_run(Variant(name="degree", model="degree", noise=True), noise_levels=[10.0], noise_replicates=2)
+    result = run_variant(inputs, run, 0)
     assert result.metrics["noise"].tolist() == [0.0, 10.0, 10.0]
     assert result.metrics["test_auroc"].nunique() == 3
 
 
 def test_metrics_rows_hold_per_tf_scores_and_epr(inputs):
-    row = run_variant(inputs, Variant(name="pcc", model="pearson"), FAST, 0, [], 0, 0).metrics.iloc[0]
+    row = run_variant(inputs, fast_run(Variant(name="pcc", model="pearson")), 0).metrics.iloc[0]
     for column in ("test_auroc", "test_auprc", "test_auroc_per_tf", "test_auprc_per_tf", "test_epr"):
         assert np.isfinite(row[column])
     assert 0 <= row["test_auroc_per_tf"] <= 1 and row["test_epr"] >= 0

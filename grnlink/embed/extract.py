@@ -16,7 +16,6 @@ import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import anndata as ad
 import numpy as np
@@ -28,6 +27,7 @@ from grnlink.embed.checkpoint import Checkpoint, load_checkpoint, load_masked_lm
 from grnlink.embed.tokenizer import gene_columns, tokenize_cells
 from grnlink.io import write_anndata
 from grnlink.reproducibility import package_versions, seed_everything
+from grnlink.settings import ExtractionSettings
 
 log = logging.getLogger(__name__)
 
@@ -150,10 +150,11 @@ def gene_embeddings(
     rna: ad.AnnData,
     checkpoint: Checkpoint,
     mapping: Mapping[str, str] | None = None,
-    layer: int = -2,
-    batch_size: int = 32,
-    device: str = "auto",
-    seed: int = 0,
+    *,
+    layer: int,
+    batch_size: int,
+    device: str,
+    seed: int,
     metadata: Mapping[str, object] | None = None,
 ) -> ad.AnnData:
     """Embeddings of the benchmark genes: `X` pooled over all cells, one layer per cell type.
@@ -220,29 +221,33 @@ def gene_embeddings(
 
 
 def embed_dataset(
+    settings: ExtractionSettings,
+    *,
     preprocessed: str | os.PathLike[str],
     model_dir: str | os.PathLike[str],
-    out_path: str | os.PathLike[str],
-    embed_config: Mapping[str, Any],
+    output: str | os.PathLike[str],
+    token_dictionary: str | os.PathLike[str] | None = None,
+    gene_median_dictionary: str | os.PathLike[str] | None = None,
+    mapping_table: str | os.PathLike[str] | None = None,
+    device: str = "auto",
     threads: int = 1,
 ) -> None:
-    """The `embed` rule: read the preprocessed object and the checkpoint, write the embeddings."""
+    """The `embed` rule: read the preprocessed object and the checkpoint (with dictionaries
+    replacing its own, and a symbol -> model gene id table), write the embeddings."""
     prefer_passive_openmp()
     import torch
 
     torch.set_num_threads(max(1, threads))
-    seed_everything(embed_config.get("seed", 0))
+    seed_everything(settings.seed)
     rna, _ = load_preprocessed(preprocessed)
-    checkpoint = load_checkpoint(model_dir, embed_config.get("token_dictionary"),
-                                 embed_config.get("gene_median_dictionary"))
-    table = embed_config.get("mapping_table")
-    mapping = read_gene_mapping(table) if table else None
+    checkpoint = load_checkpoint(model_dir, token_dictionary, gene_median_dictionary)
+    mapping = read_gene_mapping(mapping_table) if mapping_table else None
     result = gene_embeddings(
         rna, checkpoint, mapping,
-        layer=embed_config.get("layer", -2),
-        batch_size=embed_config.get("batch_size", 32),
-        device=embed_config.get("device", "auto"),
-        seed=embed_config.get("seed", 0),
-        metadata={"backend": embed_config.get("backend", "pretrain"), "mapping_table": table},
+        layer=settings.layer,
+        batch_size=settings.batch_size,
+        device=device,
+        seed=settings.seed,
+        metadata={"backend": settings.backend, "mapping_table": None if mapping_table is None else str(mapping_table)},
     )
-    write_anndata(result, out_path)
+    write_anndata(result, output)

@@ -15,7 +15,7 @@ import logging
 import os
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
 import anndata as ad
@@ -27,35 +27,10 @@ from grnlink.embed.checkpoint import save_checkpoint
 from grnlink.embed.extract import expression_matrix, pad_batch, pick_device, prefer_passive_openmp
 from grnlink.embed.tokenizer import CLS, EOS, MASK, PAD, TARGET_SUM, gene_columns, tokenize_cells
 from grnlink.reproducibility import package_versions, seed_everything
+from grnlink.settings import PretrainSettings
 
 log = logging.getLogger(__name__)
 SPECIAL_TOKENS = (PAD, MASK, CLS, EOS)
-
-
-@dataclass(frozen=True)
-class PretrainSettings:
-    """Size and schedule of the self-pretrained model (config keys `pretrain_*` and `seed`)."""
-
-    num_layers: int = 3
-    hidden_size: int = 64
-    num_heads: int = 4
-    intermediate_size: int = 128
-    max_length: int = 512
-    steps: int = 150
-    batch_size: int = 16
-    learning_rate: float = 3e-3
-    mask_fraction: float = 0.15
-    validation_fraction: float = 0.05
-    seed: int = 0
-
-    @classmethod
-    def from_config(cls, embed_config: Mapping[str, Any]) -> PretrainSettings:
-        """Read the `embed` config section (keys `pretrain_<field>` and `seed`)."""
-        values = {name: embed_config[f"pretrain_{name}"] for name in cls.__dataclass_fields__
-                  if f"pretrain_{name}" in embed_config}
-        if "seed" in embed_config:
-            values["seed"] = embed_config["seed"]
-        return cls(**values)
 
 
 def build_token_dictionary(genes: Sequence[str]) -> dict[str, int]:
@@ -232,9 +207,11 @@ def pretrain_checkpoint(rnas: Sequence[ad.AnnData], out_dir: str | os.PathLike[s
 
 
 def run_pretraining(
+    settings: PretrainSettings,
+    *,
     preprocessed: Sequence[str | os.PathLike[str]],
     out_dir: str | os.PathLike[str],
-    embed_config: Mapping[str, Any],
+    device: str = "auto",
     threads: int = 1,
 ) -> None:
     """The `pretrain` rule: all cells of every preprocessed object -> a checkpoint directory."""
@@ -243,4 +220,4 @@ def run_pretraining(
 
     torch.set_num_threads(max(1, threads))
     rnas = [load_preprocessed(path)[0] for path in preprocessed]
-    pretrain_checkpoint(rnas, out_dir, PretrainSettings.from_config(embed_config), embed_config.get("device", "auto"))
+    pretrain_checkpoint(rnas, out_dir, settings, device)

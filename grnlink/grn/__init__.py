@@ -7,5 +7,5 @@
 - `regulons`: regulons (TF with its positively correlated targets) from a cell-type GRN.
 - `cell_specific`: per-cell GRNs from AUCell regulon activity and from CSN (Dai et al.).
 - `evaluate`: AUROC/AUPRC of the inferred networks against the ground truth.
-- `settings`: the `grn` config section; `stage`: the workflow jobs, file in / file out.
+- `stage`: the workflow jobs, file in / file out (settings: grnlink.settings).
 """

@@ -25,7 +25,7 @@ import scipy.sparse as sp
 
 from grnlink.grn.celltype import cells_of, dense
 from grnlink.grn.regulons import regulons_from_edges
-from grnlink.grn.settings import GrnSettings
+from grnlink.settings import CellSpecificGrnSettings
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ def _csn_d(n: int, n_x: np.ndarray, n_y: np.ndarray, n_xy: np.ndarray) -> np.nda
 
 
 def cell_specific_grns(
-    rna: ad.AnnData, celltype_tables: dict[str, pd.DataFrame], settings: GrnSettings, source: str
+    rna: ad.AnnData, celltype_tables: dict[str, pd.DataFrame], settings: CellSpecificGrnSettings, source: str
 ) -> ad.AnnData:
     """Cells x edges AnnData with layers `aucell` and `csn` (see the module docstring)."""
     regulons = {

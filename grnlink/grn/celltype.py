@@ -26,8 +26,8 @@ from grnlink.dataset import benchmark_genes, benchmark_tfs
 from grnlink.errors import InputError
 from grnlink.grn import atac as atac_lib
 from grnlink.grn.grnboost import infer_links
-from grnlink.grn.settings import GrnSettings
 from grnlink.readers import parse_peaks
+from grnlink.settings import CellTypeGrnSettings
 
 log = logging.getLogger(__name__)
 
@@ -51,15 +51,18 @@ def celltype_grn(
     rna: ad.AnnData,
     atac: ad.AnnData | None,
     cell_type: str,
-    settings: GrnSettings,
+    settings: CellTypeGrnSettings,
     source: str | os.PathLike[str],
+    *,
     n_jobs: int = 1,
+    scheduler_address: str | None = None,
     motif_hits: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The edge table of one cell type (see the module docstring).
 
     `motif_hits` (TF, peak) overrides `atac.uns['motif_hits']`; `source` names the
-    preprocessed file in error messages.
+    preprocessed file in error messages. GRNBoost2 runs on `n_jobs` local processes, or on
+    the dask cluster at `scheduler_address`.
     """
     mask = cells_of(rna, cell_type, source)
     genes, tfs = benchmark_genes(rna), benchmark_tfs(rna)
@@ -75,14 +78,13 @@ def celltype_grn(
     expression = dense(rna[mask, genes].X)
     log.info("%s: GRNBoost2 on %d cells, %d TFs, %d targets", cell_type, mask.sum(), len(tfs), len(genes))
     links = infer_links(
-        expression, genes, tfs, genes, settings.boosting(), n_jobs=n_jobs,
-        scheduler_address=settings.scheduler_address,
+        expression, genes, tfs, genes, settings.boosting, n_jobs=n_jobs, scheduler_address=scheduler_address,
     )
     return edge_table(links, support, expression, genes, settings.atac_weight)
 
 
 def atac_support(
-    rna: ad.AnnData, atac: ad.AnnData, mask: np.ndarray, motif_hits: pd.DataFrame, settings: GrnSettings,
+    rna: ad.AnnData, atac: ad.AnnData, mask: np.ndarray, motif_hits: pd.DataFrame, settings: CellTypeGrnSettings,
     source: str | os.PathLike[str],
 ) -> pd.DataFrame:
     """TF -> target ATAC support in the cell type `mask` (columns TF, target, atac_support, peaks)."""
@@ -117,7 +119,7 @@ def atac_support(
     return atac_lib.edge_support(table)
 
 
-def metacells_within_types(embedding: np.ndarray, cell_types: np.ndarray, settings: GrnSettings) -> np.ndarray:
+def metacells_within_types(embedding: np.ndarray, cell_types: np.ndarray, settings: CellTypeGrnSettings) -> np.ndarray:
     """Metacell labels, numbered across types; metacells never mix cell types."""
     labels = np.empty(len(cell_types), dtype=np.int64)
     offset = 0

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from arboreto.core import SGBM_KWARGS, infer_partial_network
+from arboreto.core import infer_partial_network
+
+from grnlink.settings import GrnBoostSettings
 
 log = logging.getLogger(__name__)
 
@@ -23,26 +24,6 @@ BATCHES_PER_WORKER = 8
 # Starting worker processes costs seconds; below this many targets per worker one process is faster.
 MIN_TARGETS_PER_PROCESS = 50
 TARGETS_PER_DASK_TASK = 10
-
-
-@dataclass(frozen=True)
-class GrnBoostSettings:
-    """Boosting settings; the defaults are arboreto's GRNBoost2 settings except `max_trees`."""
-
-    max_trees: int = 5000
-    learning_rate: float = SGBM_KWARGS["learning_rate"]
-    max_features: float = SGBM_KWARGS["max_features"]
-    subsample: float = SGBM_KWARGS["subsample"]
-    early_stop_window: int = 25
-    seed: int = 0
-
-    def regressor_kwargs(self) -> dict[str, float | int]:
-        return {
-            "learning_rate": self.learning_rate,
-            "n_estimators": self.max_trees,
-            "max_features": self.max_features,
-            "subsample": self.subsample,
-        }
 
 
 def infer_links(

@@ -1,4 +1,5 @@
-"""The grn stage's jobs, file in / file out (what the workflow scripts call)."""
+"""The grn stage's jobs, file in / file out (what the workflow scripts call): each takes
+the typed settings its job reads (grnlink.settings) and keyword-only paths."""
 
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ from grnlink.grn.cell_specific import cell_specific_grns
 from grnlink.grn.celltype import baseline_scores, celltype_grn, read_edge_table
 from grnlink.grn.evaluate import cell_specific_shares, evaluate_cell_types, evaluate_splits, network_scores
 from grnlink.errors import InputError
-from grnlink.grn.settings import GrnSettings
 from grnlink.io import read_table, write_anndata, write_table
 from grnlink.reproducibility import package_versions, seed_everything
+from grnlink.settings import CellSpecificGrnSettings, CellTypeGrnSettings, to_params
 
 log = logging.getLogger(__name__)
 
@@ -25,15 +26,15 @@ PathLike = str | os.PathLike[str]
 
 
 def run_celltype(
-    preprocessed: PathLike, cell_type: str, cfg: dict, output: PathLike, threads: int = 1,
-    motif_hits: PathLike | None = None,
+    settings: CellTypeGrnSettings, *, preprocessed: PathLike, cell_type: str, output: PathLike, threads: int = 1,
+    scheduler_address: str | None = None, motif_hits: PathLike | None = None,
 ) -> None:
     """Write the edge table of `cell_type`; `motif_hits` (a TF/peak file) overrides the object's."""
-    settings = GrnSettings.from_config(cfg)
     seed_everything(settings.seed)
     rna, atac = dataset.load(preprocessed)
     hits = atac_lib.read_motif_hits(motif_hits) if motif_hits and atac is not None else None
-    table = celltype_grn(rna, atac, cell_type, settings, preprocessed, n_jobs=threads, motif_hits=hits)
+    table = celltype_grn(rna, atac, cell_type, settings, preprocessed, n_jobs=threads,
+                         scheduler_address=scheduler_address, motif_hits=hits)
     log.info("%s: %d edges, %d with ATAC support", cell_type, len(table), int((table["atac_support"] > 0).sum()))
     write_table(table, output)
 
@@ -42,29 +43,30 @@ def read_celltype_tables(paths: Mapping[str, PathLike]) -> dict[str, pd.DataFram
     return {cell_type: read_edge_table(path) for cell_type, path in paths.items()}
 
 
-def run_baseline_scores(preprocessed: PathLike, celltype_paths: Mapping[str, PathLike], output: PathLike) -> None:
+def run_baseline_scores(*, preprocessed: PathLike, celltype_paths: Mapping[str, PathLike], output: PathLike) -> None:
     rna, _ = dataset.load(preprocessed)
     write_table(baseline_scores(rna, read_celltype_tables(celltype_paths)), output)
 
 
 def run_cell_specific(
-    preprocessed: PathLike, celltype_paths: Mapping[str, PathLike], cfg: dict, output: PathLike
+    settings: CellSpecificGrnSettings, *, preprocessed: PathLike, celltype_paths: Mapping[str, PathLike],
+    output: PathLike,
 ) -> None:
-    settings = GrnSettings.from_config(cfg)
     seed_everything(settings.seed)
     rna, _ = dataset.load(preprocessed)
     result = cell_specific_grns(rna, read_celltype_tables(celltype_paths), settings, str(preprocessed))
-    result.uns["grnlink"] = {"seed": settings.seed, "versions": package_versions(), "settings": _plain(cfg)}
+    result.uns["grnlink"] = {"seed": settings.seed, "versions": package_versions(), "settings": to_params(settings)}
     log.info("cell-specific GRNs: %d cells x %d edges; aucell %d, csn %d non-zeros",
              result.n_obs, result.n_vars, result.layers["aucell"].nnz, result.layers["csn"].nnz)
     write_anndata(result, output)
 
 
 def run_evaluation(
-    preprocessed: PathLike, celltype_paths: Mapping[str, PathLike], baseline: PathLike, cell_specific: PathLike,
-    split_paths: Mapping[int, PathLike], dataset_name: str, cfg: dict, output: PathLike,
+    *, preprocessed: PathLike, celltype_paths: Mapping[str, PathLike], baseline: PathLike, cell_specific: PathLike,
+    split_paths: Mapping[int, PathLike], dataset_name: str, grn_seed: int, output: PathLike,
 ) -> None:
-    settings = GrnSettings.from_config(cfg)
+    """Score the GRNs on the splits' test pairs and against the ground truth; `grn_seed`
+    (the seed the GRNs were inferred with) is recorded in every row."""
     rna, atac = dataset.load(preprocessed)
     tables = read_celltype_tables(celltype_paths)
     networks = network_scores(read_table(baseline, required=["TF", "Target", "pearson", "grnboost2"]), tables, atac is not None)
@@ -81,20 +83,14 @@ def run_evaluation(
         ),
     ], ignore_index=True)
     result.insert(0, "dataset", dataset_name)
-    result["grn_seed"] = settings.seed
+    result["grn_seed"] = grn_seed
     for _, row in result.iterrows():
         log.info("%s %s seed=%s %s: AUROC %.3f AUPRC %.3f", row["network"], row["scope"], row["seed"],
                  row["cell_type"], row["auroc"], row["auprc"])
     write_table(result, output)
 
 
-def _plain(cfg: dict) -> dict:
-    """The config section with None as '' (h5ad cannot store None)."""
-    return {k: ("" if v is None else v) for k, v in (cfg or {}).items()}
-
-
-
-def run_motif_scan(preprocessed: PathLike, fasta: PathLike, cfg: dict, output: PathLike) -> None:
+def run_motif_scan(*, preprocessed: PathLike, fasta: PathLike, motif_pvalue: float, output: PathLike) -> None:
     """Motif hits of the data's TFs in its peaks, scanned in the genome FASTA."""
     from grnlink.grn.motifs import scan_motif_hits
 
@@ -102,6 +98,6 @@ def run_motif_scan(preprocessed: PathLike, fasta: PathLike, cfg: dict, output: P
     if atac is None:
         raise InputError(preprocessed, "a motif scan needs ATAC peaks (an .h5mu with an 'atac' modality)")
     tfs = list(rna.var_names[rna.var["is_tf"].to_numpy(bool)])
-    hits = scan_motif_hits(fasta, list(atac.var_names), tfs, GrnSettings.from_config(cfg).motif_pvalue, preprocessed)
+    hits = scan_motif_hits(fasta, list(atac.var_names), tfs, motif_pvalue, preprocessed)
     log.info("motif scan: %d hits of %d TFs in %d peaks", len(hits), hits["TF"].nunique(), hits["peak"].nunique())
     write_table(hits, output)

@@ -13,13 +13,13 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from grnlink.errors import InputError
 from grnlink.io import atomic_path, read_table, write_table
+from grnlink.settings import DatasetSettings, GenelinkDataset
 
 # The figures' two panels: ranking of all test pairs together.
 TEST_METRICS = {"test_auroc": "AUROC", "test_auprc": "AUPRC"}
@@ -111,11 +111,11 @@ def format_mean_sd(values: pd.Series, decimals: int) -> str:
     return f"{values.mean():.{decimals}f} ± {values.std(ddof=1):.{decimals}f}"
 
 
-def gene_set_size(dataset_config: Mapping[str, Any]) -> int | None:
-    """`n_top_genes` of a dataset's config, else the `TFs+N` in its path (GENELink folders)."""
-    if dataset_config.get("n_top_genes") is not None:
-        return int(dataset_config["n_top_genes"])
-    match = re.search(r"TFs\+(\d+)", str(dataset_config.get("path", "")))
+def gene_set_size(dataset: DatasetSettings) -> int | None:
+    """`n_top_genes` of a dataset, or the `TFs+N` in a GENELink folder's path (None without one)."""
+    if not isinstance(dataset, GenelinkDataset):
+        return dataset.n_top_genes
+    match = re.search(r"TFs\+(\d+)", dataset.path)
     return int(match.group(1)) if match else None
 
 

@@ -29,8 +29,6 @@ CELLTYPE_GRN_COLUMNS = ["TF", "target", "importance"]
 
 
 @dataclass(frozen=True)
-
-
 class GeneData:
     """Per-gene inputs in benchmark order: expression features and the optional embedding."""
 

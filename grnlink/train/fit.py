@@ -17,7 +17,7 @@ from torch import nn
 
 from grnlink.reproducibility import seed_everything
 from grnlink.train.metrics import auroc
-from grnlink.train.settings import OPTIMIZER_NAMES, FitOptions
+from grnlink.settings import OPTIMIZER_NAMES, FitOptions
 
 log = logging.getLogger(__name__)
 

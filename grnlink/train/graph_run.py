@@ -13,10 +13,10 @@ import torch
 
 from grnlink.reproducibility import seed_everything
 from grnlink.train import graphs
+from grnlink.train.build import build_model
 from grnlink.train.data import RunInputs, Scorer, pearson_matrix, split_parts
 from grnlink.train.fit import GraphInputs, LabelledPairs, fit, predict, tune
-from grnlink.train.models import GENELink, ScRegNet
-from grnlink.train.settings import Settings, Variant
+from grnlink.settings import Variant, VariantRun
 
 
 def _training_graph(inputs: RunInputs, variant: Variant, train: pd.DataFrame,
@@ -34,16 +34,11 @@ def _training_graph(inputs: RunInputs, variant: Variant, train: pd.DataFrame,
     return graphs.merge_graphs(graph, extra, n_nodes=n_genes), graphs.n_undirected_edges(extra)
 
 
-def _build(variant: Variant, settings: Settings, graph_inputs: GraphInputs,
-           overrides: dict[str, Any]) -> torch.nn.Module:
-    n_features = graph_inputs.x.shape[1]
-    if variant.model == "genelink":
-        return GENELink(n_features)
-    kwargs = {**settings.scregnet_kwargs(), **overrides}
-    embedding_dim = 0 if graph_inputs.embedding is None else graph_inputs.embedding.shape[1]
-    coexpression = torch.as_tensor(pearson_matrix(graph_inputs.x.numpy())) if variant.pair_coexpression else None
-    return ScRegNet(n_features, embedding_dim=embedding_dim, encoder=variant.encoder, fusion=variant.fusion,
-                    classifier_layers=variant.classifier_layers, coexpression=coexpression, **kwargs)
+def _build(run: VariantRun, graph_inputs: GraphInputs, overrides: dict[str, Any]) -> torch.nn.Module:
+    x, embedding = graph_inputs.x, graph_inputs.embedding
+    coexpression = torch.as_tensor(pearson_matrix(x.numpy())) if run.variant.pair_coexpression else None
+    return build_model(run, n_features=x.shape[1], embedding_dim=0 if embedding is None else embedding.shape[1],
+                       coexpression=coexpression, overrides=overrides)
 
 
 def _model_inputs(inputs: RunInputs, variant: Variant, labels: np.ndarray
@@ -64,16 +59,15 @@ def _model_inputs(inputs: RunInputs, variant: Variant, labels: np.ndarray
     return graph_inputs, train, validation, n_added
 
 
-def graph_model_run(inputs: RunInputs, variant: Variant, settings: Settings, labels: np.ndarray, seed: int,
+def graph_model_run(inputs: RunInputs, run: VariantRun, labels: np.ndarray, seed: int,
                     tuned: dict[str, Any]) -> tuple[dict[str, Any], Scorer]:
     """Fit the variant's graph model to the training pairs with `labels` (after `seed`);
     its run information and a scorer of (TF, target) index pairs."""
-    graph_inputs, train, validation, n_added = _model_inputs(inputs, variant, labels)
-    options = settings.genelink_fit if variant.model == "genelink" else settings.fit
+    graph_inputs, train, validation, n_added = _model_inputs(inputs, run.variant, labels)
     model_overrides = {k: v for k, v in tuned.items() if k not in ("lr", "optimizer")}
-    options = replace(options, **{k: v for k, v in tuned.items() if k in ("lr", "optimizer")})
+    options = replace(run.fit, **{k: v for k, v in tuned.items() if k in ("lr", "optimizer")})
     seed_everything(seed)
-    model = _build(variant, settings, graph_inputs, model_overrides)
+    model = _build(run, graph_inputs, model_overrides)
     result = fit(model, graph_inputs, train, validation, options, seed)
 
     def scorer(tf: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -85,9 +79,8 @@ def graph_model_run(inputs: RunInputs, variant: Variant, settings: Settings, lab
     return info, scorer
 
 
-def tune_graph_model(inputs: RunInputs, variant: Variant, settings: Settings, labels: np.ndarray,
-                     seed: int) -> dict[str, Any]:
+def tune_graph_model(inputs: RunInputs, run: VariantRun, labels: np.ndarray, seed: int) -> dict[str, Any]:
     """The best Optuna trial's parameters on validation AUROC."""
-    graph_inputs, train, validation, _ = _model_inputs(inputs, variant, labels)
-    return tune(lambda kwargs: _build(variant, settings, graph_inputs, kwargs),
-                graph_inputs, train, validation, settings.fit, settings.optuna_trials, seed)
+    graph_inputs, train, validation, _ = _model_inputs(inputs, run.variant, labels)
+    return tune(lambda kwargs: _build(run, graph_inputs, kwargs),
+                graph_inputs, train, validation, run.fit, run.optuna_trials, seed)

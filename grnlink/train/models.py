@@ -1,156 +1,99 @@
-"""Link-prediction networks: scRegNet (with its ablations) and the GENELink baseline.
+"""Link-prediction networks composed from parts, as PyG composes GAE(encoder, decoder).
 
-Both map the genes to representations with a graph encoder over the training graph and
-then score (TF, target) index pairs; `forward` returns logits (sigmoid gives P(edge)).
+A `LinkPredictor` hands each gene through three modules:
+
+- a graph encoder (`GraphEncoder`): gene features over the training graph -> one
+  representation per gene (`GNNEncoder` for GCN, GraphSAGE and GAT stacks, `NoGraphEncoder`,
+  GENELink's `GraphAttentionEncoder`);
+- a fusion (`Fusion`): joins the frozen foundation-model embedding, when there is one, with
+  the graph representation (`ConcatFusion`, `CrossAttentionFusion`);
+- a pair scorer (`PairScorer`): the logit of each (TF, target) index pair from the fused
+  representations (scRegNet's `PairClassifier`, GENELink's `TfTargetDotProduct`).
+
+`grnlink.train.build.build_model` picks the parts a training variant names (scRegNet as
+published is the GCN encoder, concatenation and a linear classifier); `GENELink` is the
+published composition of its own parts.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
-from torch_geometric.nn import GATConv, GCNConv, SAGEConv
 from torch_geometric.utils import add_self_loops, scatter, softmax
 
-from grnlink.train.settings import ENCODERS, FUSIONS
+
+class GraphEncoder(nn.Module):
+    """A graph encoder: `forward(x, edge_index)` maps the gene features `x` (n_genes x
+    n_features) over the graph `edge_index` to an (n_genes x `out_dim`) representation."""
+
+    out_dim: int
 
 
+class Fusion(nn.Module):
+    """A fusion: `forward(embedding, graph, edge_index)` joins the foundation-model embedding
+    (n_genes x embedding_dim, or None) with the graph encoder's output `graph` into the
+    (n_genes x `out_dim`) representation the pair scorer reads."""
 
-def _conv(encoder: str, n_in: int, n_out: int, heads: int) -> nn.Module:
-    if encoder == "gcn":
-        return GCNConv(n_in, n_out)
-    if encoder == "sage":
-        return SAGEConv(n_in, n_out)
-    if encoder == "gat":
-        if n_out % heads:
-            raise ValueError(f"GAT width {n_out} is not a multiple of its {heads} heads")
-        return GATConv(n_in, n_out // heads, heads=heads)
-    raise ValueError(f"unknown encoder {encoder!r}; choose one of {ENCODERS}")
+    out_dim: int
 
 
-def _mlp(n_in: int, hidden: int, n_layers: int, dropout: float) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    for i in range(n_layers):
-        layers += [nn.Linear(n_in if i == 0 else hidden, hidden), nn.ReLU(), nn.Dropout(dropout)]
-    return nn.Sequential(*layers)
+class PairScorer(nn.Module):
+    """A pair scorer: `forward(z, tf, target)` gives one logit per (tf[i], target[i]) index
+    pair from the fused representations `z` (sigmoid gives P(edge))."""
 
 
-def _unit_scale(coexpression: torch.Tensor) -> torch.Tensor:
-    """`coexpression` divided by the standard deviation of its off-diagonal entries."""
-    off_diagonal = ~torch.eye(coexpression.shape[0], dtype=torch.bool)
-    return coexpression / coexpression[off_diagonal].std().clamp_min(1e-12)
+class LinkPredictor(nn.Module):
+    """A link predictor from its parts: encoder, fusion and pair scorer (see the module
+    docstring). `forward` returns one logit per pair; `node_representations` and `score`
+    split it, so that the genes are encoded once for many batches of pairs."""
 
-
-class CrossAttentionFusion(nn.Module):
-    """GRNFormer's graph topological adapter: each gene's foundation-model embedding is the
-    query of a multi-head attention over the GNN representations of the gene and its graph
-    neighbours; residual connection to the projected embedding, then layer norm.
-
-    Attention runs over the edges (softmax per receiving gene), so memory grows with the
-    edges, not with the square of the genes.
-    """
-
-    def __init__(self, embedding_dim: int, graph_dim: int, width: int = 128, heads: int = 4, dropout: float = 0.1):
+    def __init__(self, encoder: GraphEncoder, fusion: Fusion, scorer: PairScorer):
         super().__init__()
-        if width % heads:
-            raise ValueError(f"cross-attention width {width} is not a multiple of its {heads} heads")
-        self.heads, self.head_dim = heads, width // heads
-        self.query = nn.Linear(embedding_dim, width)
-        self.key = nn.Linear(graph_dim, width)
-        self.value = nn.Linear(graph_dim, width)
-        self.embedding_projection = nn.Linear(embedding_dim, width)
-        self.out = nn.Linear(width, width)
-        self.dropout = nn.Dropout(dropout)
-        self.norm = nn.LayerNorm(width)
+        self.encoder = encoder
+        self.fusion = fusion
+        self.scorer = scorer
 
-    def attend(self, embedding: torch.Tensor, graph: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
-        """Per gene, the attention-weighted values of its neighbours and itself (heads concatenated)."""
-        n = embedding.shape[0]
-        edge_index, _ = add_self_loops(edge_index, num_nodes=n)
-        source, receiver = edge_index
-        q = self.query(embedding).view(n, self.heads, self.head_dim)
-        k = self.key(graph).view(n, self.heads, self.head_dim)
-        v = self.value(graph).view(n, self.heads, self.head_dim)
-        logits = (q[receiver] * k[source]).sum(-1) / self.head_dim ** 0.5
-        weights = self.dropout(softmax(logits, receiver, num_nodes=n))
-        message = v[source] * weights.unsqueeze(-1)
-        return scatter(message, receiver, dim=0, dim_size=n, reduce="sum").reshape(n, -1)
+    def node_representations(self, x: torch.Tensor, edge_index: torch.Tensor,
+                             embedding: torch.Tensor | None = None) -> torch.Tensor:
+        return self.fusion(embedding, self.encoder(x, edge_index), edge_index)
 
-    def forward(self, embedding: torch.Tensor, graph: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
-        attended = self.out(self.attend(embedding, graph, edge_index))
-        return self.norm(self.embedding_projection(embedding) + self.dropout(attended))
+    def score(self, z: torch.Tensor, tf: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return self.scorer(z, tf, target)
+
+    def forward(self, x: torch.Tensor, edge_index: torch.Tensor, embedding: torch.Tensor | None,
+                tf: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return self.score(self.node_representations(x, edge_index, embedding), tf, target)
 
 
-class ScRegNet(nn.Module):
-    """GNN over the training graph, joined with a frozen foundation-model embedding.
+# ---- encoders --------------------------------------------------------------------------
+class GNNEncoder(GraphEncoder):
+    """scRegNet's GNN: `layers` message-passing layers of width `hidden`, each followed by
+    ReLU and dropout. `conv(n_in, n_out)` makes one layer (GCN, GraphSAGE or GAT)."""
 
-    `encoder="none"` drops the GNN (embedding only), `embedding_dim=0` drops the embedding
-    (GNN only). The joint representation is the concatenation of embedding and GNN output,
-    or (`fusion="cross_attention"`) the embedding attending over the GNN outputs of the
-    gene's neighbourhood. A shared MLP maps the TF's and the target's joint representation;
-    the two outputs are concatenated and the paper's final fully connected network gives the
-    logit: one linear layer (`classifier_layers=0`, the public code), or hidden ReLU layers of
-    width `mlp_hidden` before it.
-
-    A single linear layer scores a pair as the sum of a TF score and a target score, so it
-    ranks every TF's candidate targets alike. Given `coexpression` (genes x genes Pearson r),
-    the pair's r and |r| join the classifier's input, scaled to unit standard deviation over
-    gene pairs; with hidden classifier layers their weight can then depend on the TF.
-    """
-
-    def __init__(self, n_features: int, embedding_dim: int = 0, encoder: str = "gcn", gnn_layers: int = 2,
-                 hidden: int = 256, mlp_layers: int = 2, mlp_hidden: int = 128, dropout: float = 0.2,
-                 heads: int = 4, fusion: str = "concat", attention_width: int = 128, attention_heads: int = 4,
-                 attention_dropout: float = 0.1, classifier_layers: int = 0,
-                 coexpression: torch.Tensor | None = None):
+    def __init__(self, n_features: int, hidden: int, layers: int, dropout: float,
+                 conv: Callable[[int, int], nn.Module]):
         super().__init__()
-        if encoder == "none" and embedding_dim == 0:
-            raise ValueError("scRegNet needs the GNN, the embedding or both")
-        if fusion not in FUSIONS:
-            raise ValueError(f"unknown fusion {fusion!r}; choose one of {FUSIONS}")
-        if fusion == "cross_attention" and (encoder == "none" or embedding_dim == 0):
-            raise ValueError("cross-attention fusion needs both the GNN and the embedding")
-        self.use_gnn = encoder != "none"
-        self.convs = nn.ModuleList(
-            [_conv(encoder, n_features if i == 0 else hidden, hidden, heads) for i in range(gnn_layers)]
-            if self.use_gnn else []
-        )
+        self.convs = nn.ModuleList([conv(n_features if i == 0 else hidden, hidden) for i in range(layers)])
         self.dropout = nn.Dropout(dropout)
-        self.fusion = (CrossAttentionFusion(embedding_dim, hidden, attention_width, attention_heads, attention_dropout)
-                       if fusion == "cross_attention" else None)
-        joint = attention_width if self.fusion else embedding_dim + (hidden if self.use_gnn else 0)
-        self.mlp = _mlp(joint, mlp_hidden, mlp_layers, dropout)
-        self.register_buffer("coexpression", None if coexpression is None else _unit_scale(coexpression),
-                             persistent=False)
-        pair_width = 2 * (mlp_hidden if mlp_layers else joint) + (0 if coexpression is None else 2)
-        self.classifier = nn.Sequential(_mlp(pair_width, mlp_hidden, classifier_layers, dropout),
-                                        nn.Linear(mlp_hidden if classifier_layers else pair_width, 1))
+        self.out_dim = hidden
 
-    def encode_graph(self, x: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
         h = x
         for conv in self.convs:
             h = self.dropout(torch.relu(conv(h, edge_index)))
         return h
 
-    def node_representations(self, x: torch.Tensor, edge_index: torch.Tensor,
-                             embedding: torch.Tensor | None) -> torch.Tensor:
-        if self.fusion is not None:
-            return self.fusion(embedding, self.encode_graph(x, edge_index), edge_index)
-        parts = [] if embedding is None else [embedding]
-        if self.use_gnn:
-            parts.append(self.encode_graph(x, edge_index))
-        return torch.cat(parts, dim=1)
 
-    def score(self, z: torch.Tensor, tf: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        mapped = self.mlp(z)
-        parts = [mapped[tf], mapped[target]]
-        if self.coexpression is not None:
-            r = self.coexpression[tf, target].unsqueeze(1)
-            parts += [r, r.abs()]
-        return self.classifier(torch.cat(parts, dim=1)).squeeze(1)
+class NoGraphEncoder(GraphEncoder):
+    """The `none` encoder: no GNN. Its output is zero columns wide, so a concatenation fusion
+    keeps the embedding alone and features and graph are ignored."""
 
-    def forward(self, x: torch.Tensor, edge_index: torch.Tensor, embedding: torch.Tensor | None,
-                tf: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return self.score(self.node_representations(x, edge_index, embedding), tf, target)
+    out_dim = 0
+
+    def forward(self, x: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+        return x.new_zeros(x.shape[0], 0)
 
 
 def adjacency_mask(edge_index: torch.Tensor, n_nodes: int) -> torch.Tensor:
@@ -232,17 +175,173 @@ class GraphAttention(nn.Module):
         return out.transpose(0, 1).reshape(x.shape[0], -1)
 
 
-class GENELink(nn.Module):
-    """GENELink (Chen and Liu 2022, Bioinformatics 38:4522; github.com/zpliulab/GENELink,
-    Code/scGNN.py and Code/main.py): the published graph-attention link predictor.
+class GraphAttentionEncoder(GraphEncoder):
+    """GENELink's encoder: two `GraphAttention` layers over the training graph (dense
+    adjacency of `edge_index`, no self loops): `heads[0]` heads of width `hidden[0]`
+    concatenated, then ELU; `heads[1]` heads of width `hidden[1]` averaged, no activation
+    (`out_dim` = hidden[1])."""
 
-    Two `GraphAttention` layers over the training graph (dense adjacency of `edge_index`, no
-    self loops): `heads[0]` heads of width `hidden[0]` concatenated, then ELU; `heads[1]`
-    heads of width `hidden[1]` averaged, no activation. Separate TF and target heads map the
-    node representations: Linear(hidden[1] -> hidden[2]), leaky ReLU (slope 0.01), dropout
-    `dropout`, Linear(hidden[2] -> `output`), leaky ReLU; linear weights xavier-uniform with
-    gain 1.414. A pair's logit is the dot product of the TF's TF-head output and the target's
-    target-head output (sigmoid gives P(edge)).
+    def __init__(self, n_features: int, hidden: tuple[int, int], heads: tuple[int, int], alpha: float,
+                 attention_dropout: float):
+        super().__init__()
+        (h1, h2), (heads1, heads2) = hidden, heads
+        self.layer1 = GraphAttention(n_features, h1, heads1, alpha, attention_dropout, reduction="concat")
+        self.layer2 = GraphAttention(h1 * heads1, h2, heads2, alpha, attention_dropout, reduction="mean")
+        self.out_dim = h2
+
+    def forward(self, x: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+        adjacency = adjacency_mask(edge_index, x.shape[0])
+        h = nn.functional.elu(self.layer1(x, adjacency))
+        return self.layer2(h, adjacency)
+
+
+# ---- fusions ---------------------------------------------------------------------------
+class ConcatFusion(Fusion):
+    """scRegNet's fusion: the embedding (when `embedding_dim` > 0) and the graph
+    representation side by side. Without an embedding it is the graph representation itself."""
+
+    def __init__(self, embedding_dim: int, graph_dim: int):
+        super().__init__()
+        if embedding_dim + graph_dim == 0:
+            raise ValueError("the model needs the GNN, the embedding or both")
+        self.out_dim = embedding_dim + graph_dim
+
+    def forward(self, embedding: torch.Tensor | None, graph: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+        if embedding is None:
+            return graph
+        return torch.cat([embedding, graph], dim=1)
+
+
+class CrossAttentionFusion(Fusion):
+    """Cross-attention of the embedding over the graph, inspired by GRNFormer's graph
+    topological adapter (Qiu et al. 2025). Each gene's foundation-model embedding is the
+    query of a multi-head attention whose keys and values are the GNN representations of the
+    gene and its graph neighbours; the attended values pass an output projection and dropout,
+    are added to the projected embedding (residual) and layer-normalised (`out_dim` = width).
+
+    How it differs from GRNFormer's adapter: there, the gene tokens of the RNA foundation
+    model attend to the GNN embeddings of the GRN inside the foundation model, which is
+    trained with it. Here the query is the frozen foundation-model embedding, pooled over
+    cells (one vector per gene); the keys and values are restricted to the gene's
+    neighbourhood in the training graph (plus itself); and the module is one attention
+    sublayer with residual and layer norm, not a full transformer block (no feed-forward
+    sublayer). Its output feeds the pair scorer, not the foundation model.
+
+    Attention runs over the edges (softmax per receiving gene), so memory grows with the
+    edges, not with the square of the genes.
+    """
+
+    def __init__(self, embedding_dim: int, graph_dim: int, width: int = 128, heads: int = 4, dropout: float = 0.1):
+        super().__init__()
+        if embedding_dim == 0 or graph_dim == 0:
+            raise ValueError("cross-attention fusion needs both the GNN and the embedding")
+        if width % heads:
+            raise ValueError(f"cross-attention width {width} is not a multiple of its {heads} heads")
+        self.heads, self.head_dim, self.out_dim = heads, width // heads, width
+        self.query = nn.Linear(embedding_dim, width)
+        self.key = nn.Linear(graph_dim, width)
+        self.value = nn.Linear(graph_dim, width)
+        self.embedding_projection = nn.Linear(embedding_dim, width)
+        self.out = nn.Linear(width, width)
+        self.dropout = nn.Dropout(dropout)
+        self.norm = nn.LayerNorm(width)
+
+    def attend(self, embedding: torch.Tensor, graph: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+        """Per gene, the attention-weighted values of its neighbours and itself (heads concatenated)."""
+        n = embedding.shape[0]
+        edge_index, _ = add_self_loops(edge_index, num_nodes=n)
+        source, receiver = edge_index
+        q = self.query(embedding).view(n, self.heads, self.head_dim)
+        k = self.key(graph).view(n, self.heads, self.head_dim)
+        v = self.value(graph).view(n, self.heads, self.head_dim)
+        logits = (q[receiver] * k[source]).sum(-1) / self.head_dim ** 0.5
+        weights = self.dropout(softmax(logits, receiver, num_nodes=n))
+        message = v[source] * weights.unsqueeze(-1)
+        return scatter(message, receiver, dim=0, dim_size=n, reduce="sum").reshape(n, -1)
+
+    def forward(self, embedding: torch.Tensor, graph: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+        attended = self.out(self.attend(embedding, graph, edge_index))
+        return self.norm(self.embedding_projection(embedding) + self.dropout(attended))
+
+
+# ---- pair scorers ----------------------------------------------------------------------
+def _mlp(n_in: int, hidden: int, n_layers: int, dropout: float) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i in range(n_layers):
+        layers += [nn.Linear(n_in if i == 0 else hidden, hidden), nn.ReLU(), nn.Dropout(dropout)]
+    return nn.Sequential(*layers)
+
+
+def _unit_scale(coexpression: torch.Tensor) -> torch.Tensor:
+    """`coexpression` divided by the standard deviation of its off-diagonal entries."""
+    off_diagonal = ~torch.eye(coexpression.shape[0], dtype=torch.bool)
+    return coexpression / coexpression[off_diagonal].std().clamp_min(1e-12)
+
+
+class PairClassifier(PairScorer):
+    """scRegNet's pair scorer. A shared MLP (`mlp_layers` layers of width `hidden`: linear,
+    ReLU, dropout) maps every gene's representation; the TF's and the target's outputs are
+    concatenated and the paper's final fully connected network gives the logit: one linear
+    layer (`classifier_layers=0`, the public code), or hidden ReLU layers of width `hidden`
+    before it.
+
+    A single linear layer scores a pair as the sum of a TF score and a target score, so it
+    ranks every TF's candidate targets alike. Given `coexpression` (genes x genes Pearson r),
+    the pair's r and |r| join the classifier's input, scaled to unit standard deviation over
+    gene pairs; with hidden classifier layers their weight can then depend on the TF. The
+    scaled matrix is a buffer outside the state dict.
+    """
+
+    def __init__(self, n_in: int, *, hidden: int, mlp_layers: int, classifier_layers: int, dropout: float,
+                 coexpression: torch.Tensor | None = None):
+        super().__init__()
+        self.mlp = _mlp(n_in, hidden, mlp_layers, dropout)
+        self.register_buffer("coexpression", None if coexpression is None else _unit_scale(coexpression),
+                             persistent=False)
+        pair_width = 2 * (hidden if mlp_layers else n_in) + (0 if coexpression is None else 2)
+        self.classifier = nn.Sequential(_mlp(pair_width, hidden, classifier_layers, dropout),
+                                        nn.Linear(hidden if classifier_layers else pair_width, 1))
+
+    def forward(self, z: torch.Tensor, tf: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        mapped = self.mlp(z)
+        parts = [mapped[tf], mapped[target]]
+        if self.coexpression is not None:
+            r = self.coexpression[tf, target].unsqueeze(1)
+            parts += [r, r.abs()]
+        return self.classifier(torch.cat(parts, dim=1)).squeeze(1)
+
+
+class TfTargetDotProduct(PairScorer):
+    """GENELink's pair scorer: separate TF and target heads map the representations, each
+    Linear(n_in -> hidden), leaky ReLU (slope 0.01), dropout `dropout`, Linear(hidden ->
+    output), leaky ReLU, linear weights xavier-uniform with gain 1.414. A pair's logit is the
+    dot product of the TF's TF-head output and the target's target-head output, so the
+    direction of the pair matters."""
+
+    def __init__(self, n_in: int, hidden: int, output: int, dropout: float):
+        super().__init__()
+        self.tf_head = self._head(n_in, hidden, output, dropout)
+        self.target_head = self._head(n_in, hidden, output, dropout)
+
+    @staticmethod
+    def _head(n_in: int, hidden: int, output: int, dropout: float) -> nn.Sequential:
+        head = nn.Sequential(nn.Linear(n_in, hidden), nn.LeakyReLU(), nn.Dropout(dropout),
+                             nn.Linear(hidden, output), nn.LeakyReLU())
+        for layer in (head[0], head[3]):
+            nn.init.xavier_uniform_(layer.weight, gain=1.414)
+        return head
+
+    def forward(self, z: torch.Tensor, tf: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return (self.tf_head(z)[tf] * self.target_head(z)[target]).sum(dim=1)
+
+
+# ---- the published compositions -------------------------------------------------------
+class GENELink(LinkPredictor):
+    """GENELink (Chen and Liu 2022, Bioinformatics 38:4522; github.com/zpliulab/GENELink,
+    Code/scGNN.py and Code/main.py): the published graph-attention link predictor, a
+    `GraphAttentionEncoder` (`hidden[:2]`, `heads`) and a `TfTargetDotProduct` scorer
+    (`hidden[2]`, `output`, `dropout`). It reads no embedding (`ConcatFusion` of the graph
+    representation alone).
 
     How grnlink's version differs from the published code:
     - the 0.01 dropout of the TF and target heads runs in training only (the published
@@ -257,32 +356,7 @@ class GENELink(nn.Module):
     def __init__(self, n_features: int, hidden: tuple[int, int, int] = (128, 64, 32), output: int = 16,
                  heads: int | tuple[int, int] = (3, 3), alpha: float = 0.2, attention_dropout: float = 0.5,
                  dropout: float = 0.01):
-        super().__init__()
-        h1, h2, h3 = hidden
-        heads1, heads2 = (heads, heads) if isinstance(heads, int) else heads
-        self.layer1 = GraphAttention(n_features, h1, heads1, alpha, attention_dropout, reduction="concat")
-        self.layer2 = GraphAttention(h1 * heads1, h2, heads2, alpha, attention_dropout, reduction="mean")
-        self.tf_head = self._head(h2, h3, output, dropout)
-        self.target_head = self._head(h2, h3, output, dropout)
-
-    @staticmethod
-    def _head(n_in: int, hidden: int, output: int, dropout: float) -> nn.Sequential:
-        head = nn.Sequential(nn.Linear(n_in, hidden), nn.LeakyReLU(), nn.Dropout(dropout),
-                             nn.Linear(hidden, output), nn.LeakyReLU())
-        for layer in (head[0], head[3]):
-            nn.init.xavier_uniform_(layer.weight, gain=1.414)
-        return head
-
-    def node_representations(self, x: torch.Tensor, edge_index: torch.Tensor,
-                             embedding: torch.Tensor | None = None) -> torch.Tensor:
-        """The second layer's output (n x hidden[1]); GENELink uses no embedding."""
-        adjacency = adjacency_mask(edge_index, x.shape[0])
-        h = nn.functional.elu(self.layer1(x, adjacency))
-        return self.layer2(h, adjacency)
-
-    def score(self, z: torch.Tensor, tf: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return (self.tf_head(z)[tf] * self.target_head(z)[target]).sum(dim=1)
-
-    def forward(self, x: torch.Tensor, edge_index: torch.Tensor, embedding: torch.Tensor | None,
-                tf: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return self.score(self.node_representations(x, edge_index), tf, target)
+        encoder = GraphAttentionEncoder(n_features, hidden[:2], (heads, heads) if isinstance(heads, int) else heads,
+                                        alpha, attention_dropout)
+        super().__init__(encoder, ConcatFusion(0, encoder.out_dim),
+                         TfTargetDotProduct(encoder.out_dim, hidden[2], output, dropout))

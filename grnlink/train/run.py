@@ -25,14 +25,13 @@ from grnlink.train import data as tdata
 from grnlink.train.data import RunInputs, Scorer, split_parts
 from grnlink.train.degree import fit_degree_baseline
 from grnlink.train.metrics import ranking_metrics
-from grnlink.train.settings import GRAPH_MODELS, SUPERVISED_MODELS, UNSUPERVISED_MODELS, Settings, Variant
+from grnlink.settings import GRAPH_MODELS, UNSUPERVISED_MODELS, Variant, VariantRun, to_params
 
 log = logging.getLogger(__name__)
 
 TEST_METRIC_COLUMNS = ["test_auroc", "test_auprc", "test_auroc_per_tf", "test_auprc_per_tf", "test_epr"]
 METRIC_COLUMNS = ["dataset", "protocol", "variant", "seed", "noise", "replicate", "val_auroc", *TEST_METRIC_COLUMNS,
                   "epochs", "wall_s"]
-
 
 
 @dataclass
@@ -55,24 +54,20 @@ def load_gene_data(preprocessed: str | os.PathLike[str], embedding: str | os.Pat
     )
 
 
-
-
-
-
 def _degree_run(inputs: RunInputs, labels: np.ndarray) -> tuple[dict[str, Any], Scorer]:
     train = split_parts(inputs.split)["train"]
     model = fit_degree_baseline(train["tf"].to_numpy(), train["target"].to_numpy(), labels, len(inputs.genes.genes))
     return {"epochs": 0, "best_epoch": 0}, model.score
 
 
-def _fitted_run(inputs: RunInputs, variant: Variant, settings: Settings, labels: np.ndarray, seed: int,
+def _fitted_run(inputs: RunInputs, run: VariantRun, labels: np.ndarray, seed: int,
                 tuned: dict[str, Any]) -> tuple[dict[str, Any], Scorer]:
     """A supervised variant fitted to the training pairs with `labels`."""
-    if variant.model == "degree":
+    if run.variant.model == "degree":
         return _degree_run(inputs, labels)
     from grnlink.train.graph_run import graph_model_run
 
-    return graph_model_run(inputs, variant, settings, labels, seed, tuned)
+    return graph_model_run(inputs, run, labels, seed, tuned)
 
 
 def _baseline_scorer(inputs: RunInputs, variant: Variant) -> Scorer:
@@ -129,11 +124,11 @@ def _noise_generator(seed: int, noise: float, replicate: int) -> np.random.Gener
     return np.random.default_rng([seed, int(round(noise * 1000)), replicate])
 
 
-def run_variant(inputs: RunInputs, variant: Variant, settings: Settings, seed: int,
-                noise_levels: list[float], replicates: int, top_new_edges: int) -> VariantResult:
-    """The clean run of `variant` and, when its `noise` is on, `replicates` label-corrupted
-    runs per noise level (percent of training labels flipped), all scored on the clean
-    validation and test parts."""
+def run_variant(inputs: RunInputs, run: VariantRun, seed: int) -> VariantResult:
+    """The clean run of the variant and `run.noise_replicates` label-corrupted runs per
+    level of `run.noise_levels` (percent of training labels flipped), all scored on the
+    clean validation and test parts."""
+    variant = run.variant
     train_labels = split_parts(inputs.split)["train"]["label"].to_numpy()
     rows: list[dict[str, Any]] = []
     tuned: dict[str, Any] = {}
@@ -143,49 +138,44 @@ def run_variant(inputs: RunInputs, variant: Variant, settings: Settings, seed: i
     if variant.model in UNSUPERVISED_MODELS:
         scorer, info = _baseline_scorer(inputs, variant), {"epochs": 0, "best_epoch": 0}
     else:
-        if settings.optuna_trials and variant.model == "scregnet":
+        if run.optuna_trials:
             from grnlink.train.graph_run import tune_graph_model
 
-            tuned = tune_graph_model(inputs, variant, settings, train_labels, seed)
-        info, scorer = _fitted_run(inputs, variant, settings, train_labels, seed, tuned)
+            tuned = tune_graph_model(inputs, run, train_labels, seed)
+        info, scorer = _fitted_run(inputs, run, train_labels, seed, tuned)
     metrics, test_scores = _score_parts(scorer, inputs.split)
-    new_edges = rank_new_edges(scorer, inputs.genes, inputs.split, top_new_edges)
+    new_edges = rank_new_edges(scorer, inputs.genes, inputs.split, run.top_new_edges)
     rows.append({**common, "noise": 0.0, "replicate": 0, **info, **metrics, "wall_s": time.perf_counter() - start})
     log.info("%s seed %d: validation AUROC %.4f, test AUROC %.4f, per-TF AUROC %.4f", variant.name, seed,
              metrics["val_auroc"], metrics["test_auroc"], metrics["test_auroc_per_tf"])
 
-    if variant.noise and variant.model in SUPERVISED_MODELS:
-        for noise in noise_levels:
-            for replicate in range(replicates):
-                start = time.perf_counter()
-                labels = tdata.flip_labels(train_labels, noise / 100, _noise_generator(seed, noise, replicate))
-                info, noisy_scorer = _fitted_run(inputs, variant, settings, labels, seed, tuned)
-                metrics, _ = _score_parts(noisy_scorer, inputs.split)
-                rows.append({**common, "noise": float(noise), "replicate": replicate, **info, **metrics,
-                             "wall_s": time.perf_counter() - start})
-                log.info("%s seed %d noise %g%% replicate %d: test AUROC %.4f", variant.name, seed, noise,
-                         replicate, metrics["test_auroc"])
+    for noise in run.noise_levels:
+        for replicate in range(run.noise_replicates):
+            start = time.perf_counter()
+            labels = tdata.flip_labels(train_labels, noise / 100, _noise_generator(seed, noise, replicate))
+            info, noisy_scorer = _fitted_run(inputs, run, labels, seed, tuned)
+            metrics, _ = _score_parts(noisy_scorer, inputs.split)
+            rows.append({**common, "noise": float(noise), "replicate": replicate, **info, **metrics,
+                         "wall_s": time.perf_counter() - start})
+            log.info("%s seed %d noise %g%% replicate %d: test AUROC %.4f", variant.name, seed, noise,
+                     replicate, metrics["test_auroc"])
     return VariantResult(metrics=pd.DataFrame(rows), test_scores=test_scores, new_edges=new_edges, tuned=tuned)
 
 
-
-def run_to_files(dataset_name: str, preprocessed: str, split: str, variant_config: dict[str, Any],
-                 train_config: dict[str, Any], seed: int, outputs: dict[str, str], embedding: str | None = None,
-                 baseline_scores: str | None = None, prior_tables: list[str] | None = None, threads: int = 1,
-                 protocol: str = "genelink", noise_runs: bool = True) -> None:
+def run_to_files(run: VariantRun, *, dataset_name: str, protocol: str, seed: int, preprocessed: str, split: str,
+                 outputs: dict[str, str], embedding: str | None = None, baseline_scores: str | None = None,
+                 prior_tables: list[str] | None = None, threads: int = 1) -> None:
     """Read a dataset's inputs, run one variant on one split of `protocol` and write its
     outputs: `metrics` (TSV, one row per run), `test_scores`, `new_edges` (TSV) and `info`
-    (JSON with seed, protocol, settings, tuned parameters and package versions). Without
-    `noise_runs` the variant's label-noise runs are skipped (`train.noise_protocols`)."""
+    (JSON with seed, protocol, settings, tuned parameters and package versions)."""
     from grnlink.io import write_json, write_table
     from grnlink.reproducibility import package_versions
 
-    variant = Variant.from_config(variant_config)
+    variant = run.variant
     if variant.model in GRAPH_MODELS:
         import torch
 
         torch.set_num_threads(threads)
-    settings = Settings.from_config(train_config)
     genes = load_gene_data(preprocessed, embedding if variant.uses_embedding else None)
     inputs = RunInputs(
         genes=genes,
@@ -193,14 +183,12 @@ def run_to_files(dataset_name: str, preprocessed: str, split: str, variant_confi
         baseline_scores=None if baseline_scores is None else tdata.read_baseline_scores(baseline_scores),
         prior_tables=[tdata.read_celltype_grn(p) for p in prior_tables or []],
     )
-    noise_levels = list(train_config.get("noise_levels", [])) if noise_runs else []
-    result = run_variant(inputs, variant, settings, seed, noise_levels,
-                         int(train_config.get("noise_replicates", 0)), int(train_config.get("top_new_edges", 0)))
+    result = run_variant(inputs, run, seed)
     metrics = result.metrics.assign(dataset=dataset_name, protocol=protocol)
     write_table(metrics[["dataset", "protocol", *result.metrics.columns]], outputs["metrics"])
     write_table(result.test_scores, outputs["test_scores"])
     write_table(result.new_edges, outputs["new_edges"])
-    write_json({"dataset": dataset_name, "protocol": protocol, "seed": seed, "variant": variant_config, "settings": train_config,
+    write_json({"dataset": dataset_name, "protocol": protocol, "seed": seed, "settings": to_params(run),
                 "tuned": result.tuned, "threads": threads, "versions": package_versions()}, outputs["info"])
 
 

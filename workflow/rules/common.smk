@@ -1,34 +1,36 @@
 # Shared helpers: dataset look-ups, the path of every stage's outputs, and the targets.
 # Functions live here only (snakemake --lint wants rule files free of functions).
+# SETTINGS is the typed config (grnlink.settings); rules hand each job only the settings
+# it reads, as plain data (to_params), so that a change elsewhere does not rerun it.
+from grnlink.settings import Config, to_params
+
+SETTINGS = Config.from_config(config)
 DATASETS = list(config["datasets"])
-SEEDS = list(config["seeds"])
-SPLIT_PROTOCOLS = list(config["split"]["protocols"])
-NOISE_PROTOCOLS = [
-    p for p in config["train"]["noise_protocols"] if p in SPLIT_PROTOCOLS
-]
-MULTIOME_SOURCES = {"simulate", "h5mu"}
+SEEDS = list(SETTINGS.seeds)
+SPLIT_PROTOCOLS = list(SETTINGS.split.protocols)
+NOISE_PROTOCOLS = [p for p in SETTINGS.train.noise_protocols if p in SPLIT_PROTOCOLS]
+
+from grnlink.sources import WorkflowPaths, source_of
 
 
-def dataset_config(dataset):
-    return config["datasets"][dataset]
+def data_source(dataset):
+    """Where the dataset's data come from (grnlink.sources): files, modalities, cell types."""
+    return source_of(SETTINGS.datasets[dataset])
 
 
 def is_multiome(dataset):
-    return dataset_config(dataset)["source"] in MULTIOME_SOURCES
+    return data_source(dataset).multiome
 
 
 def cell_types(dataset):
     """Cell types of a dataset, known before any job runs (they name output files)."""
-    cfg = dataset_config(dataset)
-    if cfg["source"] == "simulate":
-        return [f"CT{i + 1}" for i in range(cfg["n_cell_types"])]
-    return cfg.get("cell_types") or [dataset]
+    return data_source(dataset).cell_types(dataset, SETTINGS.datasets[dataset])
 
 
 # ---- download --------------------------------------------------------------------------
 import re
 
-DOWNLOADS = config["downloads"]["files"]
+DOWNLOADS = SETTINGS.downloads.files
 ARCHIVE_SUFFIXES = (".gz", ".zip")
 
 
@@ -53,26 +55,18 @@ def download_url(wildcards):
 
 
 def download_checks(wildcards):
-    entry = DOWNLOADS[wildcards.file]
-    return {key: entry[key] for key in ("size", "md5", "sha256") if key in entry}
+    return DOWNLOADS[wildcards.file].checks()
 
 
 def download_policy():
-    return {k: config["downloads"][k] for k in ("retries", "backoff_s", "timeout_s")}
+    return to_params(SETTINGS.downloads.policy())
 
 
-def geo_inputs(dataset):
-    """Local paths of a geo dataset's files by role: downloaded, or unpacked if an archive."""
-    files = dataset_config(dataset)["files"]
-    unknown = sorted(set(files.values()) - set(DOWNLOADS))
-    if unknown:
-        raise ValueError(
-            f"dataset {dataset}: file(s) {unknown} are not in the config's downloads.files"
-        )
-    return {
-        role: unpacked(name) if name.endswith(ARCHIVE_SUFFIXES) else downloaded(name)
-        for role, name in files.items()
-    }
+def local_download(name):
+    """Where a job reads a configured download: the file, or the folder it is unpacked into."""
+    if name not in DOWNLOADS:
+        raise ValueError(f"file {name!r} is not in the config's downloads.files")
+    return unpacked(name) if name.endswith(ARCHIVE_SUFFIXES) else downloaded(name)
 
 
 # ---- preprocess (simulate, GENELink import, GEO, user files) -------------------------
@@ -85,7 +79,7 @@ def split_file(dataset, protocol, seed):
     return f"results/{dataset}/splits/{protocol}/seed{seed}.tsv"
 
 
-SIMULATED_DATASETS = [d for d in DATASETS if dataset_config(d)["source"] == "simulate"]
+SIMULATED_DATASETS = [d for d in DATASETS if SETTINGS.datasets[d].source == "simulate"]
 SIMULATED_PATTERN = "|".join(re.escape(d) for d in SIMULATED_DATASETS) or "NO_DATASET"
 
 
@@ -93,43 +87,37 @@ def simulated_raw(dataset):
     return f"results/{dataset}/raw"
 
 
+INPUT_PATHS = WorkflowPaths(download=local_download, simulated_raw=simulated_raw)
+
+
 def preprocess_inputs(wildcards):
-    """Input files of the preprocess job, by role (see grnlink.preprocess)."""
-    cfg = dataset_config(wildcards.dataset)
-    source = cfg["source"]
-    if source == "simulate":
-        return {"raw": simulated_raw(wildcards.dataset)}
-    if source == "genelink":
-        names = {
-            "expression": "BL--ExpressionData.csv",
-            "targets": "Target.csv",
-            "tfs": "TF.csv",
-            "labels": "Label.csv",
-        }
-        return {role: os.path.join(cfg["path"], n) for role, n in names.items()}
-    if source == "geo":
-        return geo_inputs(wildcards.dataset)
-    roles = ("network", "tfs", "genes", "motif_hits")
-    return {"data": cfg["path"], **{r: cfg[r] for r in roles if r in cfg}}
+    """Input files of the preprocess job, by role (the dataset's source)."""
+    dataset = wildcards.dataset
+    return data_source(dataset).inputs(dataset, SETTINGS.datasets[dataset], INPUT_PATHS)
+
+
+def simulation_settings(wildcards):
+    """The simulator's parameters only: a change to a preprocessing key does not rerun it."""
+    return to_params(SETTINGS.datasets[wildcards.dataset].simulation())
 
 
 def preprocess_settings(wildcards):
-    """The dataset's config entry (defaults filled), for the preprocess script."""
-    return dataset_config(wildcards.dataset)
+    """The dataset's settings, for the preprocess script."""
+    return to_params(SETTINGS.datasets[wildcards.dataset])
 
 
 def split_reference(wildcards):
     """BEELINE dataset and size ("hHEP", 500) whose published numbers the split checks."""
     from grnlink.split import published_reference
 
-    if not config["split"]["check_published"]:
+    if not SETTINGS.split.check_published:
         return None
-    return published_reference(wildcards.dataset, dataset_config(wildcards.dataset))
+    return published_reference(wildcards.dataset, SETTINGS.datasets[wildcards.dataset])
 
 
 def split_strict_reference(wildcards):
     """A GENELink folder must match the published numbers; GEO rebuilds are only compared."""
-    return dataset_config(wildcards.dataset)["source"] == "genelink"
+    return SETTINGS.datasets[wildcards.dataset].source == "genelink"
 
 
 def split_input(wildcards):
@@ -137,7 +125,7 @@ def split_input(wildcards):
 
 
 def split_fractions():
-    return [config["split"][part] for part in ("train", "validation", "test")]
+    return list(SETTINGS.split.fractions)
 
 
 def check_holdout_sizes():
@@ -147,10 +135,10 @@ def check_holdout_sizes():
     from grnlink.split import holdout_problems
 
     problems = holdout_problems(
-        config["datasets"],
+        SETTINGS.datasets,
         SPLIT_PROTOCOLS,
-        folds=config["split"]["holdout_folds"],
-        validation_share=config["split"]["validation"],
+        folds=SETTINGS.split.holdout_folds,
+        validation_share=SETTINGS.split.validation,
     )
     if problems:
         raise WorkflowError("invalid config: " + "; ".join(problems))
@@ -194,16 +182,16 @@ def grn_cell_specific_input(wildcards):
 
 def grn_motif_input(wildcards):
     """A motif hit table replacing the preprocessed object's: given, scanned, or none."""
-    given = config["grn"]["motif_hits"].get(wildcards.dataset)
+    given = SETTINGS.grn.motif_hits.get(wildcards.dataset)
     if given:
         return {"motifs": given}
-    if wildcards.dataset in config["grn"]["genome_fasta"]:
+    if wildcards.dataset in SETTINGS.grn.genome_fasta:
         return {"motifs": grn_scanned_motifs(wildcards.dataset)}
     return {}
 
 
 def grn_genome_fasta(wildcards):
-    return config["grn"]["genome_fasta"][wildcards.dataset]
+    return SETTINGS.grn.genome_fasta[wildcards.dataset]
 
 
 def grn_celltype_tables(wildcards):
@@ -238,8 +226,8 @@ def embeddings(dataset):
 
 def embed_model_dir():
     """Model checkpoint for embedding: self-pretrained, or the configured Geneformer."""
-    if config["embed"]["backend"] == "geneformer":
-        return config["embed"]["checkpoint"]
+    if SETTINGS.embed.backend == "geneformer":
+        return SETTINGS.embed.checkpoint
     return EMBED_MODEL
 
 
@@ -247,8 +235,8 @@ def embed_inputs(wildcards):
     """Preprocessed object, checkpoint and the optional dictionary/mapping files."""
     inputs = {"data": preprocessed(wildcards.dataset), "model": embed_model_dir()}
     for key in ("token_dictionary", "gene_median_dictionary", "mapping_table"):
-        if config["embed"].get(key):
-            inputs[key] = config["embed"][key]
+        if getattr(SETTINGS.embed, key):
+            inputs[key] = getattr(SETTINGS.embed, key)
     return inputs
 
 
@@ -259,7 +247,7 @@ def embed_pretraining_inputs():
 
 # ---- train -----------------------------------------------------------------------------
 METRICS_TABLE = "results/tables/metrics.tsv"
-TRAIN_VARIANTS = {variant["name"]: variant for variant in config["train"]["variants"]}
+TRAIN_VARIANTS = [variant.name for variant in SETTINGS.train.variants]
 
 
 wildcard_constraints:
@@ -272,21 +260,17 @@ def train_run_file(name):
     return f"results/{{dataset}}/train/{{protocol}}/{{variant}}/seed{{seed}}/{name}"
 
 
-def train_noise_runs(wildcards):
-    return wildcards.protocol in NOISE_PROTOCOLS
-
-
-def train_variant_config(wildcards):
-    return TRAIN_VARIANTS[wildcards.variant]
+def train_variant_run(wildcards):
+    """What the job reads: its variant and only the train settings that variant uses."""
+    run = SETTINGS.train.variant_run(wildcards.variant, protocol=wildcards.protocol)
+    return to_params(run)
 
 
 def train_inputs(wildcards):
     """Preprocessed object and split, plus what the variant reads: the embedding, the
     unsupervised baseline scores, or the inferred cell-type GRNs (prior edges)."""
-    from grnlink.train.settings import Variant
-
     dataset = wildcards.dataset
-    variant = Variant.from_config(TRAIN_VARIANTS[wildcards.variant])
+    variant = SETTINGS.train.variant(wildcards.variant)
     inputs = {
         "preprocessed": preprocessed(dataset),
         "split": split_file(dataset, wildcards.protocol, wildcards.seed),
@@ -327,16 +311,14 @@ def report_roles():
     the degree (label-only) reference."""
     from grnlink.report.variants import variant_roles
 
-    return variant_roles(
-        config["train"].get("variants", []), config["report"].get("labels", {})
-    )
+    return variant_roles(SETTINGS.train.variants, SETTINGS.report.labels)
 
 
 def report_gene_sets():
     """Datasets per gene-set size (`TFs+500`, ...): one paper-style table each."""
     from grnlink.report.tables import gene_set_groups, gene_set_size
 
-    return gene_set_groups({d: gene_set_size(dataset_config(d)) for d in DATASETS})
+    return gene_set_groups({d: gene_set_size(SETTINGS.datasets[d]) for d in DATASETS})
 
 
 def report_gene_set_datasets(wildcards):
@@ -355,10 +337,6 @@ def report_figure(name, ext):
     return f"{REPORT_FIGURES}/{name}.{ext}"
 
 
-def report_simulated_datasets():
-    return [d for d in DATASETS if dataset_config(d)["source"] == "simulate"]
-
-
 def report_pr_curve_inputs(wildcards):
     dataset = wildcards.dataset
     return {
@@ -371,16 +349,14 @@ def report_pr_curve_inputs(wildcards):
 def report_lift_on():
     """The lift over degree needs the degree variant and one variant to compare with it."""
     degree = report_roles().degree
-    variants = config["train"].get("variants", [])
-    return degree is not None and any(v["name"] != degree for v in variants)
+    return degree is not None and any(name != degree for name in TRAIN_VARIANTS)
 
 
 def report_metric_figures(protocol):
     """The link-prediction figures of one split protocol that the configured variants
     allow; label noise only in the protocols with noise runs."""
     roles = report_roles()
-    train = config["train"]
-    noise_on = bool(train.get("noise_levels")) and train.get("noise_replicates", 1) > 0
+    noise_on = bool(SETTINGS.train.noise_levels) and SETTINGS.train.noise_replicates > 0
     wanted = {
         "ablation": bool(roles.ablations),
         "label_noise": bool(roles.noise) and noise_on and protocol in NOISE_PROTOCOLS,
@@ -391,9 +367,9 @@ def report_metric_figures(protocol):
 
 
 def report_targets():
-    names = ["grn_evaluation"] + [f"pr_curves_{d}" for d in report_simulated_datasets()]
+    names = ["grn_evaluation"] + [f"pr_curves_{d}" for d in SIMULATED_DATASETS]
     targets = [f"{REPORT_DIR}/run/versions.tsv"]
-    if config["train"].get("variants", [None]):
+    if TRAIN_VARIANTS:
         for protocol in SPLIT_PROTOCOLS:
             targets += [report_table(protocol, g, "md") for g in report_gene_sets()]
             targets += [report_lift_table(protocol)] if report_lift_on() else []

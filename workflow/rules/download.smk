@@ -4,7 +4,7 @@
 
 rule download:
     output:
-        "resources/downloads/{file}",
+        downloaded("{file}"),
     log:
         "logs/download/{file}.log",
     benchmark:
@@ -24,9 +24,9 @@ rule download:
 
 rule unpack:
     input:
-        "resources/downloads/{archive}",
+        downloaded("{archive}"),
     output:
-        directory("resources/unpacked/{archive}"),
+        directory(unpacked("{archive}")),
     log:
         "logs/unpack/{archive}.log",
     benchmark:

@@ -17,7 +17,7 @@ rule pretrain:
     resources:
         gpu=1,
     params:
-        settings=config["embed"],
+        settings=to_params(SETTINGS.embed.pretraining()),
     script:
         "../scripts/embed_pretrain.py"
 
@@ -37,6 +37,6 @@ rule embed:
     resources:
         gpu=1,
     params:
-        settings=config["embed"],
+        settings=to_params(SETTINGS.embed.extraction()),
     script:
         "../scripts/embed_extract.py"

@@ -16,7 +16,7 @@ rule grn_motif_scan:
     conda:
         "../../envs/grn.yaml"
     params:
-        settings=config["grn"],
+        motif_pvalue=SETTINGS.grn.motif_pvalue,
     script:
         "../scripts/grn_motif_scan.py"
 
@@ -33,9 +33,9 @@ rule grn_celltype:
         "benchmarks/grn_celltype/{dataset}_{cell_type}.tsv"
     conda:
         "../../envs/grn.yaml"
-    threads: config["grn"]["threads"]
+    threads: SETTINGS.grn.threads
     params:
-        settings=config["grn"],
+        settings=to_params(SETTINGS.grn.celltype()),
     script:
         "../scripts/grn_celltype.py"
 
@@ -72,7 +72,7 @@ rule grn_cell_specific:
         "../../envs/grn.yaml"
     params:
         cell_types=grn_cell_type_names,
-        settings=config["grn"],
+        settings=to_params(SETTINGS.grn.cell_specific()),
     script:
         "../scripts/grn_cell_specific.py"
 
@@ -95,6 +95,6 @@ rule grn_evaluation:
     params:
         cell_types=grn_cell_type_names,
         seeds=SEEDS,
-        settings=config["grn"],
+        grn_seed=SETTINGS.grn.seed,
     script:
         "../scripts/grn_evaluation.py"

@@ -35,7 +35,7 @@ rule split:
         "../../envs/preprocess.yaml"
     params:
         fractions=split_fractions(),
-        folds=config["split"]["holdout_folds"],
+        folds=SETTINGS.split.holdout_folds,
         reference=split_reference,
         strict_reference=split_strict_reference,
     script:

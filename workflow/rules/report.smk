@@ -44,7 +44,7 @@ rule report_tables:
     params:
         datasets=report_gene_set_datasets,
         labels=report_roles().labels,
-        decimals=config["report"]["decimals"],
+        decimals=SETTINGS.report.decimals,
     script:
         "../scripts/report_tables.py"
 
@@ -82,7 +82,7 @@ rule report_lift_over_degree:
     params:
         baseline=report_roles().degree,
         labels=report_roles().labels,
-        dpi=config["report"]["dpi"],
+        dpi=SETTINGS.report.dpi,
     script:
         "../scripts/report_lift_over_degree.py"
 
@@ -110,7 +110,7 @@ rule report_ablation:
         variants=report_roles().ablations,
         baseline=report_roles().degree,
         labels=report_roles().labels,
-        dpi=config["report"]["dpi"],
+        dpi=SETTINGS.report.dpi,
     script:
         "../scripts/report_ablation.py"
 
@@ -138,7 +138,7 @@ rule report_label_noise:
         variants=report_roles().noise,
         baseline=report_roles().degree,
         labels=report_roles().labels,
-        dpi=config["report"]["dpi"],
+        dpi=SETTINGS.report.dpi,
     script:
         "../scripts/report_label_noise.py"
 
@@ -167,7 +167,7 @@ rule report_edge_perturbation:
         variants=report_roles().perturbations,
         baseline=report_roles().degree,
         labels=report_roles().labels,
-        dpi=config["report"]["dpi"],
+        dpi=SETTINGS.report.dpi,
     script:
         "../scripts/report_edge_perturbation.py"
 
@@ -190,7 +190,7 @@ rule report_grn_evaluation:
         "../../envs/report.yaml"
     params:
         datasets=DATASETS,
-        dpi=config["report"]["dpi"],
+        dpi=SETTINGS.report.dpi,
     script:
         "../scripts/report_grn_evaluation.py"
 
@@ -214,7 +214,7 @@ rule report_pr_curves:
         "../../envs/report.yaml"
     params:
         cell_types=lambda wildcards: cell_types(wildcards.dataset),
-        dpi=config["report"]["dpi"],
+        dpi=SETTINGS.report.dpi,
     script:
         "../scripts/report_pr_curves.py"
 

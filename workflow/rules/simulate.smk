@@ -14,6 +14,6 @@ rule simulate:
     conda:
         "../../envs/simulate.yaml"
     params:
-        settings=preprocess_settings,
+        settings=simulation_settings,
     script:
         "../scripts/simulate.py"

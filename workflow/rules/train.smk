@@ -17,11 +17,9 @@ rule train_variant:
         "benchmarks/train_variant/{dataset}_{protocol}_{variant}_seed{seed}.tsv"
     conda:
         "../../envs/train.yaml"
-    threads: config["train"]["threads"]
+    threads: SETTINGS.train.threads
     params:
-        variant=train_variant_config,
-        settings=config["train"],
-        noise_runs=train_noise_runs,
+        settings=train_variant_run,
     script:
         "../scripts/train_variant.py"
 

@@ -4,5 +4,8 @@ log_to(snakemake.log[0])
 
 from grnlink.grn.stage import run_baseline_scores
 
-run_baseline_scores(snakemake.input.data, dict(zip(snakemake.params.cell_types, snakemake.input.tables)),
-                    snakemake.output[0])
+run_baseline_scores(
+    preprocessed=snakemake.input.data,
+    celltype_paths=dict(zip(snakemake.params.cell_types, snakemake.input.tables)),
+    output=snakemake.output[0],
+)

@@ -4,4 +4,9 @@ log_to(snakemake.log[0])
 
 from grnlink.grn.stage import run_motif_scan
 
-run_motif_scan(snakemake.input.data, snakemake.input.fasta, snakemake.params.settings, snakemake.output[0])
+run_motif_scan(
+    preprocessed=snakemake.input.data,
+    fasta=snakemake.input.fasta,
+    motif_pvalue=snakemake.params.motif_pvalue,
+    output=snakemake.output[0],
+)

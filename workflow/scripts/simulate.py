@@ -2,7 +2,8 @@ from grnlink.logs import log_to
 
 log_to(snakemake.log[0])
 
-from grnlink.simulate import SimulationParams, simulate, write_raw
+from grnlink.settings import SimulationParams, from_params
+from grnlink.simulate import simulate, write_raw
 
-params = SimulationParams.from_config(snakemake.params.settings)
+params = from_params(SimulationParams, snakemake.params.settings)
 write_raw(simulate(params), params, snakemake.output[0])
