@@ -46,13 +46,13 @@ def read_genelink_files(files: Mapping[str, str | os.PathLike[str]], name: str) 
     expression = read_expression(Path(files["expression"]))
     genes = _read_indexed_genes(Path(files["targets"]), "Gene", expression.index)
     tfs = _read_indexed_genes(Path(files["tfs"]), "TF", expression.index)
-    labels = read_table(labels_path, required=["TF", "Target"])
+    labels = read_table(labels_path, required=["TF", "Target"], dtype={"TF": str, "Target": str})
     for column in ("TF", "Target"):
         values = pd.to_numeric(labels[column], errors="coerce")
         bad = ~values.isin(genes.index)
         if bad.any():
             row = int(np.argmax(bad.to_numpy()))
-            raise InputError(labels_path, f"unknown gene ids: {column} index {labels[column].iat[row]!r} "
+            raise InputError(labels_path, f"unknown gene ids: {column} index {labels[column].iat[row]} "
                                           f"is not in {FILES['targets']}", line=row + 2)
         labels[column] = values.astype(int)
     network = pd.DataFrame({"Gene1": genes.loc[labels["TF"]].to_numpy(), "Gene2": genes.loc[labels["Target"]].to_numpy()})
@@ -79,6 +79,8 @@ def read_expression(path: Path) -> pd.DataFrame:
         raise InputError(path, f"cannot be parsed as a comma-separated table: {err}") from err
     if table.shape[1] < 2:
         raise InputError(path, f"expected comma-separated genes x cells, found {table.shape[1] + 1} column(s): mis-delimited?")
+    if table.empty:
+        raise InputError(path, "has no gene rows, only a header")
     values = table.apply(pd.to_numeric, errors="coerce")
     bad = values.isna().any(axis=1).to_numpy()
     if bad.any():
@@ -91,13 +93,32 @@ def read_expression(path: Path) -> pd.DataFrame:
 
 
 def _read_indexed_genes(path: Path, column: str, genes: pd.Index) -> pd.Series:
-    """`index -> gene` from Target.csv / TF.csv; genes must be rows of the expression."""
-    table = read_table(path, required=[column, "index"], dtype={column: str})
+    """`index -> gene` from Target.csv / TF.csv; genes must be rows of the expression, and
+    each gene and each index listed once (a repeat would move one gene's edges to another)."""
+    table = read_table(path, required=[column, "index"], dtype={column: str, "index": str})
     unknown = ~table[column].isin(genes)
     if unknown.any():
         row = int(np.argmax(unknown.to_numpy()))
         raise InputError(path, f"unknown gene ids: {table[column].iat[row]!r} is not in {FILES['expression']}", line=row + 2)
-    return pd.Series(table[column].to_numpy(), index=pd.to_numeric(table["index"], errors="coerce"))
+    index = pd.to_numeric(table["index"], errors="coerce")
+    not_integer = (index.isna() | (index % 1 != 0)).to_numpy()
+    if not_integer.any():
+        row = int(np.argmax(not_integer))
+        raise InputError(path, f"index {table['index'].iat[row]} is not an integer", line=row + 2)
+    index = index.astype(np.int64)
+    _check_listed_once(table[column], path, "gene")
+    _check_listed_once(index, path, "index")
+    return pd.Series(table[column].to_numpy(), index=index.to_numpy())
+
+
+def _check_listed_once(values: pd.Series, path: Path, what: str) -> None:
+    """Fail at the first value listed a second time, naming both lines (header: line 1)."""
+    repeated = values.duplicated().to_numpy()
+    if repeated.any():
+        row = int(np.argmax(repeated))
+        first = int(np.argmax((values == values.iat[row]).to_numpy()))
+        raise InputError(path, f"{what} {values.iat[row]} is listed twice (first on line {first + 2})",
+                         line=row + 2)
 
 
 def export_genelink(rna: ad.AnnData, folder: str | os.PathLike[str]) -> None:

@@ -80,12 +80,14 @@ def _read_lines_table(path: Path, min_columns: int) -> pd.DataFrame:
 
 
 def parse_peaks(names: pd.Index | list[str], source: str | os.PathLike[str]) -> pd.DataFrame:
-    """`chrom`, `start`, `end` of peaks named `chr:start-end`; a bad name raises InputError."""
+    """`chrom`, `start`, `end` of peaks named `chr:start-end`; a bad name raises InputError
+    naming the peak and its position in `names` (`source` holds them in a list, not by line)."""
     names = pd.Index(names).astype(str)
     parts = names.str.extract(PEAK_PATTERN)
     bad = parts["chrom"].isna().to_numpy()
     if bad.any():
-        raise InputError(source, f"peak {names[np.argmax(bad)]!r} is not named chrom:start-end", line=int(np.argmax(bad)) + 1)
+        position = int(np.argmax(bad))
+        raise InputError(source, f"peak #{position + 1} {names[position]!r} is not named chrom:start-end")
     return pd.DataFrame(
         {"chrom": parts["chrom"].to_numpy(), "start": parts["start"].astype(np.int64).to_numpy(),
          "end": parts["end"].astype(np.int64).to_numpy()},

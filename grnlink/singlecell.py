@@ -23,8 +23,8 @@ from grnlink.benchmark import build_benchmark
 from grnlink.errors import InputError
 from grnlink.io import read_table
 from grnlink.readers import (
-    TENX_BARCODES, TENX_MATRIX, check_known, parse_peaks, read_10x, read_cell_types, read_gene_annotation,
-    read_network, read_tf_list,
+    PEAK_PATTERN, TENX_BARCODES, TENX_MATRIX, check_known, parse_peaks, read_10x, read_cell_types,
+    read_gene_annotation, read_network, read_tf_list,
 )
 from grnlink.settings import Preprocessing, UserFileDataset
 from grnlink.simulate import ATAC_DIR, CELL_TYPES_FILE, GENES_FILE, GROUND_TRUTH_FILE, MOTIF_HITS_FILE, RNA_DIR
@@ -58,12 +58,14 @@ def read_simulated(
 
 
 def read_user_file(
-    settings: UserFileDataset, inputs: Mapping[str, str], *, paired: bool
+    name: str, settings: UserFileDataset, inputs: Mapping[str, str], *, paired: bool
 ) -> tuple[ad.AnnData, ad.AnnData | None]:
-    """A user's `.h5ad` (RNA) or, `paired`, `.h5mu` (`rna` + `atac`) with a network and a TF list.
+    """Dataset `name`: a user's `.h5ad` (RNA) or, `paired`, `.h5mu` (`rna` + `atac`) with a
+    network and a TF list.
 
     `inputs` by role: `data` (the file), `network`, `tfs`, and optionally `genes` (gene
-    annotation) and, paired, `motif_hits`.
+    annotation) and, paired, `motif_hits`. Paired data need gene positions: the annotation
+    if given, else the file's own (`place_genes`).
     """
     path = Path(inputs["data"])
     rna, atac = _read_modalities(path, paired=paired)
@@ -84,6 +86,8 @@ def read_user_file(
         )
     if "genes" in inputs:
         annotate_genes(rna, read_gene_annotation(inputs["genes"]), inputs["genes"])
+    elif paired:
+        place_genes(rna, path, config_key=f"datasets.{name}.genes")
     preprocessing = settings.preprocessing()
     if preprocessing.normalize and not _holds_counts(rna.X):
         raise InputError(path, "X holds non-integer or negative values, not counts; set normalize: false for log data")
@@ -163,6 +167,35 @@ def annotate_genes(rna: ad.AnnData, annotation: pd.DataFrame, path: str | os.Pat
     rna.var["tss"] = annotation.loc[rna.var_names, "tss"].astype(np.int64).to_numpy()
 
 
+def place_genes(rna: ad.AnnData, path: str | os.PathLike[str], *, config_key: str) -> None:
+    """Gene positions from the data itself: `var["chrom"]` and `var["tss"]` as they are, else
+    the 10x `var["interval"]`; without either fail naming `config_key`, where an annotation
+    would be given (`path` is the data file)."""
+    if {"chrom", "tss"} <= set(rna.var.columns):
+        return
+    if "interval" not in rna.var:
+        raise InputError(path, "rna.var has no gene positions to link peaks to genes (neither the 10x 'interval' "
+                               f"nor 'chrom' and 'tss'): give a gene annotation (gene_name, chrom, tss) as {config_key}")
+    annotate_genes_from_intervals(rna)
+
+
+def annotate_genes_from_intervals(rna: ad.AnnData) -> None:
+    """`var["chrom"]`, `var["tss"]` from 10x `var["interval"]` ("chr1:100-200", as muon's
+    `read_10x_h5` keeps it; `var["gene_ids"]` is the Ensembl id, not a position).
+
+    An interval has no strand, so the TSS is taken as its start. A gene without one ("NA")
+    gets chrom "" and tss -1, which no peak is linked to, and a warning.
+    """
+    parts = rna.var["interval"].astype(str).str.extract(PEAK_PATTERN)
+    unplaced = parts["chrom"].isna().to_numpy()
+    if unplaced.any():
+        example = np.flatnonzero(unplaced)[0]
+        log.warning("%d of %d genes have no chrom:start-end interval in rna.var (e.g. %s: %r); no peak is linked to "
+                    "them", unplaced.sum(), rna.n_vars, rna.var_names[example], rna.var["interval"].iat[example])
+    rna.var["chrom"] = parts["chrom"].fillna("").to_numpy()
+    rna.var["tss"] = parts["start"].fillna("-1").astype(np.int64).to_numpy()
+
+
 def read_motif_hits(path: str | os.PathLike[str], genes: pd.Index, peaks: pd.Index) -> pd.DataFrame:
     """Motif hits `TF, peak`; TFs must be genes of the data and peaks peaks of the data."""
     hits = read_table(path, required=["TF", "peak"], dtype=str, keep_default_na=False)[["TF", "peak"]]
@@ -204,7 +237,8 @@ def normalise_rna(rna: ad.AnnData, *, target_sum: float) -> None:
 
 
 def preprocess_atac(atac: ad.AnnData, *, n_components: int, path: str | os.PathLike[str]) -> None:
-    """Counts kept in `layers["counts"]`; X = TF-IDF; `obsm["X_lsi"]` (muon)."""
+    """Counts kept in `layers["counts"]`; X = TF-IDF (muon); `obsm["X_lsi"]`, `varm["LSI"]`,
+    `uns["lsi"]` (`lsi`)."""
     from muon import atac as mu_atac
 
     atac.var = atac.var[[c for c in atac.var.columns if c not in ("chrom", "start", "end")]].join(
@@ -212,6 +246,30 @@ def preprocess_atac(atac: ad.AnnData, *, n_components: int, path: str | os.PathL
     )
     atac.layers["counts"] = sp.csr_matrix(atac.X, dtype=np.float32)
     mu_atac.pp.tfidf(atac, scale_factor=1e4)
-    n_components = max(2, min(n_components, atac.n_obs - 1, atac.n_vars - 1))
-    mu_atac.tl.lsi(atac, n_comps=n_components)
+    lsi(atac, n_components=max(2, min(n_components, atac.n_obs - 1, atac.n_vars - 1)))
     atac.X = sp.csr_matrix(atac.X, dtype=np.float32)
+
+
+LSI_START_SEED = 0
+
+
+def lsi(atac: ad.AnnData, *, n_components: int) -> None:
+    """Latent semantic indexing of the TF-IDF matrix `X`, as muon's `atac.tl.lsi` computes it
+    (truncated SVD, components by decreasing singular value, cell embeddings scaled to zero
+    mean and unit variance) but reproducible: muon's SVD starts from an unseeded random
+    vector, so its components differ from run to run. Here the start vector is drawn with
+    `LSI_START_SEED` and each component's sign is fixed (largest-magnitude peak loading
+    positive). Writes `obsm["X_lsi"]`, `varm["LSI"]` (peak loadings), `uns["lsi"]["stdev"]`.
+    """
+    from scipy.sparse.linalg import svds
+
+    x = sp.csr_matrix(atac.X, dtype=np.float64)
+    start = np.random.default_rng(LSI_START_SEED).uniform(-1, 1, min(x.shape))
+    cells, values, loadings = svds(x, k=n_components, v0=start)
+    order = np.argsort(-values)
+    cells, values, loadings = cells[:, order], values[order], loadings[order]
+    signs = np.sign(loadings[np.arange(len(values)), np.abs(loadings).argmax(axis=1)])
+    cells, loadings = cells * signs, loadings * signs[:, None]
+    atac.obsm["X_lsi"] = (cells - cells.mean(axis=0)) / cells.std(axis=0)
+    atac.varm["LSI"] = loadings.T
+    atac.uns["lsi"] = {"stdev": values / np.sqrt(x.shape[0] - 1)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
 import yaml
@@ -10,6 +11,7 @@ from snakemake_interface_common.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from conftest import ROOT, run_snakemake
+from grnlink.settings import Config
 
 SCHEMA = str(ROOT / "workflow" / "schemas" / "config.schema.yaml")
 
@@ -24,6 +26,23 @@ def test_shipped_configs_are_valid(name):
     if not (ROOT / name).exists():
         pytest.skip(f"{name} not present")
     validate(load(name), SCHEMA)
+
+
+def yaml_blocks(name: str) -> list[str]:
+    return re.findall(r"^```yaml\n(.*?)^```", (ROOT / name).read_text(), flags=re.M | re.S)
+
+
+@pytest.mark.parametrize("name", ["README.md", "config/README.md"])
+def test_every_yaml_example_of_the_docs_is_a_valid_config(name):
+    blocks = yaml_blocks(name)
+    assert blocks, f"{name} has no yaml example"
+    for block in blocks:
+        config = yaml.safe_load(block)
+        try:
+            validate(config, SCHEMA)
+        except WorkflowError as error:
+            raise AssertionError(f"{name}: this example is rejected by the schema:\n{block}") from error
+        Config.from_config(config)
 
 
 def test_defaults_are_filled_for_missing_sections():

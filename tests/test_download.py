@@ -4,96 +4,199 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import threading
+import io
+import json
+import logging
+import re
 import time
 import zipfile
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from grnlink.download import DownloadError, download, geo_supplementary_url, resolve_url, unpack
+from grnlink.download import DownloadError, download, geo_supplementary_url, manifest_path, resolve_url, unpack
 from grnlink.settings import RemoteFile, RetryPolicy
 
-PAYLOAD = bytes(range(256)) * 4096  # 1 MiB, not a multiple of the read chunk boundaries below
+from fault_server import OTHER, PAYLOAD, Remote, fault_server
+
 FAST = RetryPolicy(retries=3, backoff_s=0.01, timeout_s=10)
-
-
-class Handler(BaseHTTPRequestHandler):
-    """Behaviour by path: /file, /drop (cuts the first answer), /flaky (500 twice), else 404."""
-
-    def do_GET(self):  # noqa: N802 (http.server's naming)
-        server = self.server
-        server.requests.append((self.path, self.headers.get("Range")))
-        calls = sum(1 for path, _ in server.requests if path == self.path)
-        if self.path == "/flaky" and calls <= 2:
-            self.send_error(500, "server trouble")
-            return
-        if self.path not in ("/file", "/drop", "/flaky"):
-            self.send_error(404, "no such file")
-            return
-        start = 0
-        if self.headers.get("Range"):
-            start = int(self.headers["Range"].removeprefix("bytes=").split("-")[0])
-            self.send_response(206)
-            self.send_header("Content-Range", f"bytes {start}-{len(PAYLOAD) - 1}/{len(PAYLOAD)}")
-        else:
-            self.send_response(200)
-        self.send_header("Content-Length", str(len(PAYLOAD) - start))
-        self.send_header("Accept-Ranges", "bytes")
-        self.end_headers()
-        body = PAYLOAD[start:]
-        if self.path == "/drop" and calls == 1:
-            self.wfile.write(body[: len(body) // 2])
-            self.wfile.flush()
-            self.close_connection = True
-            return
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+ONE_TRY = replace(FAST, retries=0)
 
 
 @pytest.fixture()
 def server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.requests = []
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
+    with fault_server({"/file": Remote(), "/drop": Remote(cut_first=1), "/flaky": Remote(fail_first=2)}) as httpd:
+        yield httpd
 
 
 def url(server, path: str) -> str:
     return f"http://127.0.0.1:{server.server_address[1]}{path}"
 
 
+def ranges(server) -> list[tuple[str | None, str | None]]:
+    """(Range, If-Range) of every request so far."""
+    return [(requested, if_range) for _, requested, if_range in server.requests]
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def leave_part(server, path: str, dest) -> None:
+    """A failed download of `path` that leaves its first half in `<dest>.part`."""
+    with pytest.raises(DownloadError, match="giving up after 1 attempts"):
+        download(url(server, path), dest, policy=ONE_TRY)
+    assert dest.with_name(dest.name + ".part").stat().st_size == len(PAYLOAD) // 2
+
+
 def test_normal_download_is_verified_and_renamed(server, tmp_path):
     dest = tmp_path / "sub" / "file.bin"
     md5 = hashlib.md5(PAYLOAD).hexdigest()
-    sha = hashlib.sha256(PAYLOAD).hexdigest()
-    download(url(server, "/file"), dest, size=len(PAYLOAD), md5=md5, sha256=sha, policy=FAST)
+    download(url(server, "/file"), dest, size=len(PAYLOAD), md5=md5, sha256=sha(PAYLOAD), policy=FAST)
     assert dest.read_bytes() == PAYLOAD
     assert list(dest.parent.iterdir()) == [dest]
 
 
-def test_dropped_connection_resumes_with_a_range_request(server, tmp_path):
+@pytest.mark.parametrize("validator", [{"etag": '"v1"'}, {"etag": None, "last_modified": "Wed, 21 Oct 2015 07:28:00 GMT"}],
+                         ids=["etag", "last_modified"])
+def test_dropped_connection_resumes_when_the_server_confirms_the_validator(server, tmp_path, caplog, validator):
+    server.remotes["/drop"] = Remote(cut_first=1, **validator)
+    sent = validator.get("etag") or validator["last_modified"]
     dest = tmp_path / "drop.bin"
-    download(url(server, "/drop"), dest, sha256=hashlib.sha256(PAYLOAD).hexdigest(), policy=FAST)
+    with caplog.at_level(logging.INFO, logger="grnlink.download"):
+        download(url(server, "/drop"), dest, sha256=sha(PAYLOAD), policy=FAST)
     assert dest.read_bytes() == PAYLOAD
-    assert server.requests == [("/drop", None), ("/drop", f"bytes={len(PAYLOAD) // 2}-")]
+    assert ranges(server) == [(None, None), (f"bytes={len(PAYLOAD) // 2}-", sent)]
+    assert f"resuming at byte {len(PAYLOAD) // 2}" in caplog.text
+    assert list(tmp_path.iterdir()) == [dest]
+
+
+def test_part_from_another_url_is_restarted_not_spliced(server, tmp_path):
+    server.remotes["/new"] = Remote(body=OTHER, etag='"v2"')
+    dest = tmp_path / "data.bin"
+    leave_part(server, "/drop", dest)
+    download(url(server, "/new"), dest, policy=FAST)
+    assert dest.read_bytes() == OTHER
+    assert server.requests[-1] == ("/new", None, None)
+
+
+def test_garbage_part_without_record_is_restarted(server, tmp_path, caplog):
+    dest = tmp_path / "file.bin"
+    dest.with_name("file.bin.part").write_bytes(b"garbage!" * 1000)
+    with caplog.at_level(logging.INFO, logger="grnlink.download"):
+        download(url(server, "/file"), dest, policy=FAST)
+    assert dest.read_bytes() == PAYLOAD
+    assert ranges(server) == [(None, None)]
+    assert "restarting from byte 0, not resuming the 8000-byte part: no record of its source" in caplog.text
+
+
+@pytest.mark.parametrize("honours_if_range", [True, False])
+def test_changed_remote_file_restarts_from_byte_zero(server, tmp_path, honours_if_range):
+    dest = tmp_path / "data.bin"
+    leave_part(server, "/drop", dest)
+    server.remotes["/drop"] = Remote(body=OTHER, etag='"v2"', honours_if_range=honours_if_range)
+    download(url(server, "/drop"), dest, policy=FAST)
+    assert dest.read_bytes() == OTHER
+    resumed = (f"bytes={len(PAYLOAD) // 2}-", '"v1"')
+    # A server that ignores If-Range sends the range of the new version: refused, fetched again.
+    assert ranges(server)[1:] == ([resumed] if honours_if_range else [resumed, (None, None)])
+
+
+def test_part_without_validator_is_restarted(server, tmp_path):
+    server.remotes["/drop"] = Remote(etag=None, cut_first=1)
+    dest = tmp_path / "drop.bin"
+    download(url(server, "/drop"), dest, policy=FAST)
+    assert dest.read_bytes() == PAYLOAD
+    assert ranges(server) == [(None, None), (None, None)]
+
+
+def gzip_archive() -> bytes:
+    return gzip.compress(OTHER[:300_000])
+
+
+def zip_archive() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zipped:
+        zipped.writestr("table.csv", OTHER[:300_000])
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("name", "archive"), [("data.csv.gz", gzip_archive), ("nets.zip", zip_archive)])
+def test_archive_cut_short_without_content_length_is_fetched_again(server, tmp_path, name, archive):
+    body = archive()
+    server.remotes["/archive"] = Remote(body=body, content_length=False, cut_first=2, cut_after=len(body) // 2)
+    dest = tmp_path / name
+    download(url(server, "/archive"), dest, policy=FAST)
+    assert dest.read_bytes() == body
+    assert ranges(server) == [(None, None)] * 3  # restarted, never resumed
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name, name + ".manifest.json"]
+
+
+def test_archive_always_cut_short_fails_naming_file_and_url(server, tmp_path):
+    body = gzip_archive()
+    server.remotes["/archive"] = Remote(body=body, content_length=False, cut_first=99, cut_after=len(body) // 2)
+    dest = tmp_path / "data.csv.gz"
+    expected = re.escape(f"{dest}: {url(server, '/archive')}: giving up after 2 attempts: the received .gz file "
+                         "is incomplete or corrupt")
+    with pytest.raises(DownloadError, match=expected):
+        download(url(server, "/archive"), dest, policy=replace(FAST, retries=1))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_corrupt_local_archive_fails_without_retry(tmp_path):
+    source = tmp_path / "broken.csv.gz"
+    source.write_bytes(gzip_archive()[:1000])
+    started = time.monotonic()
+    with pytest.raises(DownloadError, match="copy.csv.gz: file:.*broken.csv.gz: the received .gz file is incomplete"):
+        download(source.as_uri(), tmp_path / "copy.csv.gz", policy=replace(FAST, retries=5, backoff_s=5))
+    assert time.monotonic() - started < 4
+
+
+def test_manifest_records_the_first_download_and_reports_a_changed_file(server, tmp_path):
+    dest = tmp_path / "file.bin"
+    download(url(server, "/file"), dest, policy=FAST)
+    recorded = json.loads(manifest_path(dest).read_text())
+    assert recorded | {"recorded": None} == {"url": url(server, "/file"), "size": len(PAYLOAD), "sha256": sha(PAYLOAD),
+                                             "recorded": None}
+    dest.unlink()
+    server.remotes["/file"] = Remote(body=OTHER)
+    with pytest.raises(DownloadError) as failure:
+        download(url(server, "/file"), dest, policy=FAST)
+    message = str(failure.value)
+    assert message.startswith(f"{dest}: {url(server, '/file')}: ")
+    assert f"expected sha256 {sha(PAYLOAD)}" in message and f"found sha256 {sha(OTHER)}" in message
+    assert f"delete {manifest_path(dest)}" in message
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.bin.manifest.json"]
+    server.remotes["/file"] = Remote()
+    download(url(server, "/file"), dest, policy=FAST)
+    assert dest.read_bytes() == PAYLOAD
+
+
+def test_progress_resets_the_retry_count(server, tmp_path):
+    step = len(PAYLOAD) // 8
+    server.remotes["/trickle"] = Remote(cut_first=10**6, cut_after=step)
+    dest = tmp_path / "trickle.bin"
+    download(url(server, "/trickle"), dest, sha256=sha(PAYLOAD), policy=replace(FAST, retries=2))
+    assert dest.read_bytes() == PAYLOAD
+    assert ranges(server) == [(None, None)] + [(f"bytes={i * step}-", '"v1"') for i in range(1, 8)]
+
+
+def test_endless_trickle_stops_after_the_most_attempts(server, tmp_path):
+    server.remotes["/trickle"] = Remote(cut_first=10**6, cut_after=1000)
+    with pytest.raises(DownloadError, match="giving up after 40 attempts, the most for retries=1"):
+        download(url(server, "/trickle"), tmp_path / "trickle.bin", policy=replace(FAST, retries=1))
+    assert len(server.requests) == 40
 
 
 def test_server_errors_are_retried(server, tmp_path):
     dest = tmp_path / "flaky.bin"
     download(url(server, "/flaky"), dest, size=len(PAYLOAD), policy=FAST)
     assert dest.read_bytes() == PAYLOAD
-    assert [path for path, _ in server.requests] == ["/flaky"] * 3
+    assert [path for path, *_ in server.requests] == ["/flaky"] * 3
 
 
 def test_too_many_server_errors_give_up(server, tmp_path):
-    with pytest.raises(DownloadError, match="giving up after 2 attempts.*HTTP 500"):
+    with pytest.raises(DownloadError, match="giving up after 2 attempts.*HTTP 503"):
         download(url(server, "/flaky"), tmp_path / "f.bin", policy=replace(FAST, retries=1))
 
 

@@ -92,3 +92,54 @@ def test_labels_without_any_listed_tf_are_rejected(tmp_path):
     (folder / "TF.csv").write_text(",TF,index\n0,CLEC4E,0\n")
     with pytest.raises(InputError, match=r"Label\.csv: no TF of the network"):
         read_genelink(folder, "mDC")
+
+
+def copy_of(name: str, tmp_path):
+    folder = tmp_path / name
+    shutil.copytree(BEELINE / name / "TFs+500", folder)
+    return folder
+
+
+def relist(column: str, row: int, value: str):
+    """A transform that writes `value` into `column` of data row `row` (file line row + 2)."""
+    def transform(text: str) -> str:
+        lines = text.splitlines(keepends=True)
+        header = lines[0].rstrip("\n").split(",")
+        fields = lines[row + 1].rstrip("\n").split(",")
+        fields[header.index(column)] = value
+        lines[row + 1] = ",".join(fields) + "\n"
+        return "".join(lines)
+    return transform
+
+
+def field_of(path, column: str, row: int) -> str:
+    return pd.read_csv(path, dtype=str)[column].iat[row]
+
+
+@pytest.mark.parametrize("file, column", [("Target.csv", "Gene"), ("TF.csv", "TF"), ("Target.csv", "index"),
+                                          ("TF.csv", "index")])
+def test_a_gene_or_index_listed_twice_names_file_line_and_value(tmp_path, file, column):
+    """A repeated gene (or index) would silently move one gene's ground-truth edges to another."""
+    folder = copy_of("mHSC-L", tmp_path)
+    repeated = field_of(folder / file, column, 0)
+    edit(folder / file, relist(column, 3, repeated))
+    what = "index" if column == "index" else "gene"
+    with pytest.raises(InputError) as error:
+        read_genelink(folder, "mHSC-L")
+    assert str(error.value) == f"{folder / file}, line 5: {what} {repeated} is listed twice (first on line 2)"
+
+
+def test_unknown_label_index_is_printed_as_a_plain_number(tmp_path):
+    folder = copy_of("mHSC-L", tmp_path)
+    edit(folder / "Label.csv", lambda t: t + "99999,0,9999\n")
+    with pytest.raises(InputError, match=r"Label\.csv, line \d+: unknown gene ids: Target index 9999 is not in") as error:
+        read_genelink(folder, "mHSC-L")
+    assert "np." not in str(error.value)
+
+
+def test_expression_file_with_only_a_header_says_so(tmp_path):
+    folder = copy_of("mDC", tmp_path)
+    edit(folder / "BL--ExpressionData.csv", lambda t: t.splitlines(keepends=True)[0])
+    with pytest.raises(InputError) as error:
+        read_genelink(folder, "mDC")
+    assert str(error.value) == f"{folder / 'BL--ExpressionData.csv'}: has no gene rows, only a header"

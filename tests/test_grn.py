@@ -98,8 +98,10 @@ def test_bad_peak_name_in_the_atac_data_fails_naming_file_and_row(tiny):
     names = list(atac.var_names)
     names[4] = "chr1-1000-2000"
     atac.var_names = names
-    with pytest.raises(InputError, match=r"tiny\.h5mu.*line 5"):
+    with pytest.raises(InputError) as error:
         celltype_grn(rna, atac, "CT1", FAST, "tiny.h5mu")
+    # a position in the object's peak list, not a line of a file
+    assert str(error.value) == "tiny.h5mu: peak #5 'chr1-1000-2000' is not named chrom:start-end"
 
 
 def test_edge_support_takes_the_best_triplet():
@@ -334,3 +336,58 @@ def test_paired_data_without_a_motif_table_says_what_to_give(tiny):
     del atac.uns["motif_hits"]
     with pytest.raises(InputError, match=r"tiny\.h5mu: atac\.uns has no 'motif_hits'.*grn\.genome_fasta"):
         celltype_grn(rna, atac, "CT1", FAST, "tiny.h5mu")
+
+
+# ---- ATAC that contributes nothing says why ---------------------------------------------
+def no_hits(_atac, _tfs):
+    return pd.DataFrame({"TF": [], "peak": []}, dtype=str)
+
+
+def hits_of_non_tfs(atac, _tfs):
+    return pd.DataFrame({"TF": ["NOT_A_TF"], "peak": [atac.var_names[0]]})
+
+
+def hits_in_no_peak_of_the_data(_atac, tfs):
+    return pd.DataFrame({"TF": [tfs[0]], "peak": ["chr9:1-2"]})
+
+
+@pytest.mark.parametrize(
+    "hits, changes, genes_moved, reason",
+    [
+        (no_hits, {}, False, "TF -> peak: the motif hit table is empty"),
+        (hits_of_non_tfs, {}, False, "TF -> peak: no motif hit of a benchmark TF"),
+        (None, {}, True, "peak -> gene: no peak within grn.peak_window (50000 bp) of a benchmark gene's TSS"),
+        (None, {"min_accessibility": 1.0001}, False, "peak -> gene: no peak near a benchmark gene is open in "
+                                                     "grn.min_accessibility (1.0001) of the cell type's cells"),
+        (hits_in_no_peak_of_the_data, {}, False, "TF -> peak -> gene: no open peak near a gene holds the motif"),
+    ],
+)
+def test_atac_without_triplets_warns_naming_the_empty_step(tiny, caplog, hits, changes, genes_moved, reason):
+    import dataclasses
+
+    from grnlink.grn.celltype import atac_support
+
+    rna, atac = tiny
+    if genes_moved:
+        rna = rna.copy()
+        rna.var["chrom"] = "chrUn"
+    motif_hits = hits(atac, dataset.benchmark_tfs(rna)) if hits else atac.uns["motif_hits"]
+    mask = (rna.obs["cell_type"] == "CT1").to_numpy()
+    support = atac_support(rna, atac, mask, motif_hits, dataclasses.replace(FAST, **changes), "tiny.h5mu",
+                           cell_type="CT1")
+    assert support.empty
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and warnings[0].startswith(f"CT1: ATAC contributes no TF -> peak -> gene triplet ({reason}")
+
+
+def test_evaluation_flags_cell_types_where_atac_contributed_nothing(tiny_tables):
+    from grnlink.grn.stage import atac_edge_counts
+
+    tables = {"CT1": tiny_tables["CT1"], "CT2": tiny_tables["CT2"].assign(peaks="")}
+    evaluation = pd.DataFrame({"network": ["grnboost2", "atac_supported", "atac_supported", "atac_supported"],
+                               "cell_type": ["CT2", "CT1", "CT2", "all"]})
+    counts = atac_edge_counts(evaluation, tables)
+    n_ct1 = int((tiny_tables["CT1"]["peaks"] != "").sum())
+    assert n_ct1 > 0
+    assert counts.isna().tolist() == [True, False, False, False]
+    assert counts.iloc[1:].tolist() == [n_ct1, 0, n_ct1]

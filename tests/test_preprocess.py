@@ -376,3 +376,57 @@ def test_source_inputs_by_role():
     assert SOURCES["h5ad"].inputs("u", user_file("h5ad", user), paths) == {"data": "u.h5mu", "network": "n.csv",
                                                                            "tfs": "t.csv"}
     assert SOURCES["simulate"].cell_types("sim", SIM) == ["CT1", "CT2", "CT3"]
+
+
+# ---- real 10x multiome layout ------------------------------------------------------------
+UNPLACED_GENE = "G050"
+
+
+@pytest.fixture
+def tenx_h5mu(raw, tmp_path):
+    """The simulated data as muon's `read_10x_h5` lays out a Cell Ranger ARC file: var
+    `gene_ids` (the Ensembl-like id), `feature_types`, `genome`, `interval` ("chrom:start-end";
+    a gene's starts at its TSS here, UNPLACED_GENE's is "NA"); no gene annotation, no motif hits."""
+    import mudata
+    import scanpy as sc
+
+    genes = pd.read_csv(raw / "genes.tsv", sep="\t", index_col="gene_name")
+    rna = sc.read_10x_mtx(raw / "rna", var_names="gene_symbols")
+    atac = sc.read_10x_mtx(raw / "atac", var_names="gene_symbols", gex_only=False)
+    intervals = genes["chrom"] + ":" + genes["tss"].astype(str) + "-" + (genes["tss"] + 1000).astype(str)
+    rna.var = rna.var.assign(genome="GRCh38", interval=intervals.loc[rna.var_names].to_numpy())
+    rna.var.loc[UNPLACED_GENE, "interval"] = "NA"
+    atac.var = atac.var.assign(genome="GRCh38", interval=atac.var_names.to_numpy())
+    labels = pd.read_csv(raw / "cell_types.tsv", sep="\t", index_col=0)["cell_type"]
+    rna.obs["label"] = labels.loc[rna.obs_names].to_numpy()
+    mudata.MuData({"rna": rna, "atac": atac}).write_h5mu(tmp_path / "tenx.h5mu")
+    return {"data": str(tmp_path / "tenx.h5mu"), "network": str(raw / "ground_truth.csv"),
+            "tfs": user_tfs(raw, tmp_path)}
+
+
+def test_10x_intervals_give_the_gene_positions_without_an_annotation(tenx_h5mu, raw, tmp_path, caplog):
+    settings = user_file("h5mu", tenx_h5mu, cell_type_key="label", n_top_genes=40)
+    preprocess_dataset("user", settings, inputs=SOURCES["h5mu"].inputs("user", settings, None),
+                       output=tmp_path / "pre.h5mu")
+    rna, _ = dataset.load(tmp_path / "pre.h5mu")
+    genes = pd.read_csv(raw / "genes.tsv", sep="\t", index_col="gene_name").loc[rna.var_names]
+    placed = rna.var_names != UNPLACED_GENE
+    assert list(rna.var.loc[placed, "chrom"]) == list(genes.loc[placed, "chrom"])
+    assert list(rna.var.loc[placed, "tss"]) == list(genes.loc[placed, "tss"])
+    assert rna.var.loc[~placed, ["chrom", "tss"]].values.tolist() in ([], [["", -1]])
+    assert f"1 of 100 genes have no chrom:start-end interval in rna.var (e.g. {UNPLACED_GENE}: 'NA')" in caplog.text
+
+
+def test_paired_data_without_gene_positions_fails_at_preprocess_naming_the_key(tenx_h5mu, tmp_path):
+    import mudata
+
+    data = mudata.read_h5mu(tenx_h5mu["data"])
+    del data.mod["rna"].var["interval"]
+    data.write_h5mu(tmp_path / "no_positions.h5mu")
+    inputs = {**tenx_h5mu, "data": str(tmp_path / "no_positions.h5mu")}
+    out = tmp_path / "out" / "pre.h5mu"
+    with pytest.raises(InputError) as error:
+        preprocess_dataset("user", user_file("h5mu", inputs, cell_type_key="label"), inputs=inputs, output=out)
+    assert str(error.value).startswith(f"{tmp_path / 'no_positions.h5mu'}: rna.var has no gene positions")
+    assert str(error.value).endswith("give a gene annotation (gene_name, chrom, tss) as datasets.user.genes")
+    assert not out.exists()

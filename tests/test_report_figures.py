@@ -9,7 +9,9 @@ from PIL import Image
 
 from grnlink.report import figures
 from grnlink.report.curves import candidate_pairs, celltype_truth, pr_curve
-from grnlink.report.grn_results import NETWORK_LABELS, SCOPE_TITLES, celltype_pr_curves, read_grn_evaluations
+from grnlink.report.grn_results import (
+    NETWORK_LABELS, SCOPE_TITLES, cell_types_without_atac_triplets, celltype_pr_curves, read_grn_evaluations,
+)
 from grnlink.report.lift import LIFT_COLUMNS, lift_over_baseline, paired_differences
 from grnlink.report.variants import variant_roles
 from grnlink.settings import Variant
@@ -274,3 +276,14 @@ def test_figure_without_its_variants_fails_clearly(metrics):
         figures.ablation_figure(metrics, ["not_run"], {}, protocol="genelink")
     with pytest.raises(ValueError, match="lift figure: the lift table is empty"):
         figures.lift_figure(pd.DataFrame(columns=LIFT_COLUMNS), baseline="degree", labels={}, protocol="genelink")
+
+
+def test_the_grn_figure_names_the_cell_types_where_atac_gave_no_triplet():
+    rows = [("d", "atac_supported", "cell_type", "CT1", 0), ("d", "atac_supported", "cell_type", "CT2", 12),
+            ("d", "grnboost2", "cell_type", "CT1", None), ("d", "atac_supported", "split", "all", 12)]
+    evaluation = pd.DataFrame(rows, columns=["dataset", "network", "scope", "cell_type", "atac_edges"]).assign(
+        auroc=0.6, auprc=0.2)
+    assert cell_types_without_atac_triplets(evaluation) == ["d/CT1"]
+    figure = figures.grn_evaluation_figure(evaluation, NETWORK_LABELS, SCOPE_TITLES, ["d/CT1"])
+    assert "no TF -> peak -> gene triplet for d/CT1" in figure._supxlabel.get_text()
+    assert cell_types_without_atac_triplets(evaluation.drop(columns="atac_edges")) == []

@@ -74,7 +74,7 @@ def celltype_grn(
             raise InputError(source, "atac.uns has no 'motif_hits': give a table (grn.motif_hits) or a genome FASTA "
                                      "to scan (grn.genome_fasta) for this dataset")
         hits = motif_hits if motif_hits is not None else atac_lib.check_motif_hits(atac.uns["motif_hits"], source)
-        support = atac_support(rna, atac, mask, hits, settings, source)
+        support = atac_support(rna, atac, mask, hits, settings, source, cell_type=cell_type)
     expression = dense(rna[mask, genes].X)
     log.info("%s: GRNBoost2 on %d cells, %d TFs, %d targets", cell_type, mask.sum(), len(tfs), len(genes))
     links = infer_links(
@@ -85,9 +85,10 @@ def celltype_grn(
 
 def atac_support(
     rna: ad.AnnData, atac: ad.AnnData, mask: np.ndarray, motif_hits: pd.DataFrame, settings: CellTypeGrnSettings,
-    source: str | os.PathLike[str],
+    source: str | os.PathLike[str], *, cell_type: str,
 ) -> pd.DataFrame:
-    """TF -> target ATAC support in the cell type `mask` (columns TF, target, atac_support, peaks)."""
+    """TF -> target ATAC support in `cell_type`, its cells `mask` (columns TF, target,
+    atac_support, peaks); a WARNING says why when there is no triplet."""
     genes, tfs = benchmark_genes(rna), benchmark_tfs(rna)
     missing = [c for c in ("chrom", "tss") if c not in rna.var]
     if missing:
@@ -116,7 +117,29 @@ def atac_support(
     table = atac_lib.triplets(open_pairs, motif_hits, list(atac.var_names), genes, tfs)
     log.info("ATAC: %d peak-gene pairs within %d bp, %d accessible, %d TF-peak-gene triplets",
              len(pairs), settings.peak_window, len(open_pairs), len(table))
+    if table.empty:
+        reason = no_triplet_reason(motif_hits, tfs, pairs, open_pairs, settings)
+        log.warning("%s: ATAC contributes no TF -> peak -> gene triplet (%s): the edge scores are the GRNBoost2 "
+                    "importance alone", cell_type, reason)
     return atac_lib.edge_support(table)
+
+
+def no_triplet_reason(
+    motif_hits: pd.DataFrame, tfs: list[str], pairs: pd.DataFrame, open_pairs: pd.DataFrame,
+    settings: CellTypeGrnSettings,
+) -> str:
+    """Which step of TF -> peak -> gene came up empty, first one first (`pairs`: peak-gene
+    pairs near a TSS, `open_pairs`: those accessible in the cell type)."""
+    if motif_hits.empty:
+        return "TF -> peak: the motif hit table is empty (give grn.motif_hits or grn.genome_fasta)"
+    if not motif_hits["TF"].isin(set(tfs)).any():
+        return "TF -> peak: no motif hit of a benchmark TF"
+    if pairs.empty:
+        return f"peak -> gene: no peak within grn.peak_window ({settings.peak_window} bp) of a benchmark gene's TSS"
+    if open_pairs.empty:
+        return (f"peak -> gene: no peak near a benchmark gene is open in grn.min_accessibility "
+                f"({settings.min_accessibility}) of the cell type's cells")
+    return "TF -> peak -> gene: no open peak near a gene holds the motif of a benchmark TF other than the gene"
 
 
 def metacells_within_types(embedding: np.ndarray, cell_types: np.ndarray, settings: CellTypeGrnSettings) -> np.ndarray:
@@ -149,6 +172,12 @@ def edge_table(
     table["score"] = (1 - weight) * percentile + weight * table["atac_support"]
     table = table.sort_values(["score", "importance", "TF", "target"], ascending=[False, False, True, True])
     return table[EDGE_COLUMNS].reset_index(drop=True)
+
+
+def atac_supported_edges(table: pd.DataFrame) -> set[tuple[str, str]]:
+    """The `(TF, target)` edges of an edge table that a TF -> peak -> target triplet supports."""
+    supported = table[table["peaks"] != ""]
+    return set(zip(supported["TF"], supported["target"]))
 
 
 def read_edge_table(path: str | os.PathLike[str]) -> pd.DataFrame:

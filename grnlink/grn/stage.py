@@ -13,7 +13,7 @@ import pandas as pd
 from grnlink import dataset
 from grnlink.grn import atac as atac_lib
 from grnlink.grn.cell_specific import cell_specific_grns
-from grnlink.grn.celltype import baseline_scores, celltype_grn, read_edge_table
+from grnlink.grn.celltype import atac_supported_edges, baseline_scores, celltype_grn, read_edge_table
 from grnlink.grn.evaluate import cell_specific_shares, evaluate_cell_types, evaluate_splits, network_scores
 from grnlink.errors import InputError
 from grnlink.io import read_table, write_anndata, write_table
@@ -84,10 +84,23 @@ def run_evaluation(
     ], ignore_index=True)
     result.insert(0, "dataset", dataset_name)
     result["grn_seed"] = grn_seed
+    result["atac_edges"] = atac_edge_counts(result, tables)
     for _, row in result.iterrows():
         log.info("%s %s seed=%s %s: AUROC %.3f AUPRC %.3f", row["network"], row["scope"], row["seed"],
                  row["cell_type"], row["auroc"], row["auprc"])
     write_table(result, output)
+
+
+def atac_edge_counts(evaluation: pd.DataFrame, tables: Mapping[str, pd.DataFrame]) -> pd.Series:
+    """The `atac_edges` column of the evaluation: on `atac_supported` rows, the edges a
+    TF -> peak -> target triplet supports (the row's cell type, or all cell types on `all`
+    rows); 0 flags that ATAC contributed nothing (the grn_celltype log says why). Empty on
+    other rows."""
+    supported = {cell_type: atac_supported_edges(table) for cell_type, table in tables.items()}
+    supported["all"] = set().union(*supported.values())
+    counts = [len(supported[cell_type]) if network == "atac_supported" else pd.NA
+              for network, cell_type in zip(evaluation["network"], evaluation["cell_type"])]
+    return pd.Series(counts, index=evaluation.index, dtype="Int64")
 
 
 def run_motif_scan(*, preprocessed: PathLike, fasta: PathLike, motif_pvalue: float, output: PathLike) -> None:

@@ -298,14 +298,16 @@ def lift_figure(lift: pd.DataFrame, *, baseline: str, labels: Mapping[str, str],
 
 
 def grn_evaluation_figure(
-    evaluation: pd.DataFrame, labels: Mapping[str, str], scope_titles: Mapping[str, str]
+    evaluation: pd.DataFrame, labels: Mapping[str, str], scope_titles: Mapping[str, str],
+    without_atac: Sequence[str] = (),
 ) -> Figure:
     """AUROC and AUPRC of the inferred networks and the unsupervised baselines per dataset.
 
     `evaluation` is long: columns `dataset, network, scope, auroc, auprc`, one row per split
     seed or cell type. One row of panels per scope (the splits' test pairs, each cell type's
     truth); bars are means, error bars sd, dots the single evaluations. Networks keep their
-    order of appearance.
+    order of appearance. `without_atac` (`dataset/cell_type`) are named in a footnote: ATAC
+    gave their GRNs no triplet, so their "ATAC-supported" scores are GRNBoost2's alone.
     """
     if evaluation.empty:
         raise ValueError("GRN evaluation figure: the evaluation table is empty")
@@ -324,6 +326,10 @@ def grn_evaluation_figure(
             ax.set_title(f"{TEST_METRICS[column]} on {scope_titles.get(scope, scope)}")
     _figure_legend(fig, _fill_handles(styles, labels), "network")
     fig.suptitle("Inferred GRNs against the ground truth (bars: mean ± sd; dots: splits or cell types)")
+    if without_atac:
+        fig.supxlabel("ATAC contributed no TF -> peak -> gene triplet for " + ", ".join(without_atac)
+                      + " (why: the WARNING in logs/grn_celltype/); their ATAC-supported scores are GRNBoost2's alone",
+                      fontsize="small", color="firebrick")
     return fig
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping, Sequence
 
@@ -11,6 +12,8 @@ from grnlink import dataset
 from grnlink.errors import InputError
 from grnlink.io import read_table
 from grnlink.report.curves import PRCurve, candidate_pairs, celltype_truth, pr_curve
+
+log = logging.getLogger(__name__)
 
 EVALUATION_REQUIRED = ["network", "scope", "auroc", "auprc"]
 CELLTYPE_GRN_REQUIRED = ["TF", "target", "importance", "score"]
@@ -35,6 +38,20 @@ def read_grn_evaluations(paths: Sequence[str | os.PathLike[str]], datasets: Sequ
             raise InputError(path, "the GRN evaluation table has no rows")
         tables.append(table.drop(columns="dataset", errors="ignore").assign(dataset=name))
     return pd.concat(tables, ignore_index=True)
+
+
+def cell_types_without_atac_triplets(evaluation: pd.DataFrame) -> list[str]:
+    """`dataset/cell_type` of the ATAC-supported GRNs that got no TF -> peak -> gene triplet
+    (`atac_edges` 0 in the grn stage's evaluation; why is in that cell type's grn_celltype
+    log), each also logged as a warning."""
+    if "atac_edges" not in evaluation:
+        return []
+    empty = evaluation[(evaluation["network"] == "atac_supported") & (evaluation["atac_edges"] == 0)
+                       & (evaluation["cell_type"].astype(str) != "all")]
+    names = [f"{d}/{c}" for d, c in dict.fromkeys(zip(empty["dataset"], empty["cell_type"].astype(str)))]
+    if names:
+        log.warning("ATAC contributed no TF -> peak -> gene triplet for %s", ", ".join(names))
+    return names
 
 
 def celltype_pr_curves(

@@ -96,6 +96,19 @@ def preprocess_inputs(wildcards):
     return data_source(dataset).inputs(dataset, SETTINGS.datasets[dataset], INPUT_PATHS)
 
 
+def check_given_files():
+    """Stop before scheduling when a dataset entry names a file that does not exist (one
+    no rule makes), naming its config key rather than a job's missing input."""
+    from grnlink.sources import missing_given_files
+
+    missing = missing_given_files(SETTINGS.datasets)
+    if missing:
+        raise WorkflowError("missing input: " + "; ".join(missing))
+
+
+check_given_files()
+
+
 def simulation_settings(wildcards):
     """The simulator's parameters only: a change to a preprocessing key does not rerun it."""
     return to_params(SETTINGS.datasets[wildcards.dataset].simulation())

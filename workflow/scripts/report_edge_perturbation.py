@@ -1,8 +1,10 @@
 from grnlink.logs import log_to
+
+log_to(snakemake.log[0])
+
 from grnlink.report.figures import perturbation_figure, save_figure
 from grnlink.report.tables import read_metrics
 
-log_to(snakemake.log[0])
 figure = perturbation_figure(
     read_metrics(snakemake.input.metrics),
     snakemake.params.reference,

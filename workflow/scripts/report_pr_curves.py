@@ -1,8 +1,10 @@
 from grnlink.logs import log_to
+
+log_to(snakemake.log[0])
+
 from grnlink.report.figures import pr_curves_figure, save_figure
 from grnlink.report.grn_results import celltype_pr_curves
 
-log_to(snakemake.log[0])
 curves = celltype_pr_curves(
     snakemake.input.preprocessed,
     dict(zip(snakemake.params.cell_types, snakemake.input.celltype)),

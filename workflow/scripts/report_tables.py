@@ -1,7 +1,9 @@
 from grnlink.logs import log_to
-from grnlink.report.tables import read_metrics, write_paper_tables
 
 log_to(snakemake.log[0])
+
+from grnlink.report.tables import read_metrics, write_paper_tables
+
 write_paper_tables(
     read_metrics(snakemake.input.metrics),
     snakemake.params.datasets,

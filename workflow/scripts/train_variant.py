@@ -1,8 +1,10 @@
 from grnlink.logs import log_to
+
+log_to(snakemake.log[0])
+
 from grnlink.settings import VariantRun, from_params
 from grnlink.train.run import run_to_files
 
-log_to(snakemake.log[0])
 run_to_files(
     from_params(VariantRun, snakemake.params.settings),
     dataset_name=snakemake.wildcards.dataset,
