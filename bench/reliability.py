@@ -14,6 +14,7 @@ jobs that had finished and no output is a half file.
 from __future__ import annotations
 
 import argparse
+import base64
 import os
 import shutil
 import signal
@@ -152,8 +153,24 @@ def _run(workdir: Path, *args: str) -> subprocess.CompletedProcess:
                            "--configfile", str(TINY), *args], capture_output=True, text=True)
 
 
+def unfinished_outputs(workdir: Path) -> set[Path]:
+    """Outputs of the jobs Snakemake had started but not recorded as finished: the markers of
+    its file-based metadata in `.snakemake/incomplete/` (a url-safe base64 of the path, split
+    into `@`-prefixed folders when long)."""
+    markers = workdir / ".snakemake" / "incomplete"
+    paths = set()
+    for marker in (p for p in markers.rglob("*") if p.is_file()):
+        encoded = "".join(part.lstrip("@") for part in marker.relative_to(markers).parts)
+        try:
+            paths.add(workdir / base64.urlsafe_b64decode(encoded).decode())
+        except ValueError:
+            continue  # not a marker (e.g. a migration flag)
+    return paths
+
+
 def kill_probe(sig: signal.Signals, after_s: float) -> Probe:
-    """Start the tiny pipeline, send `sig` after `after_s` s, rerun; count the jobs redone."""
+    """Start the tiny pipeline, send `sig` after `after_s` s, rerun; count the finished jobs'
+    outputs rewritten (those of jobs killed mid-way are rebuilt, as they must be)."""
     name = f"tiny pipeline killed by {sig.name} after {after_s:g} s, then rerun"
     expected = "rerun finishes; finished jobs not redone; no half file"
     with tempfile.TemporaryDirectory() as tmp:
@@ -164,15 +181,20 @@ def kill_probe(sig: signal.Signals, after_s: float) -> Probe:
         time.sleep(after_s)
         os.killpg(process.pid, sig)
         process.wait()
-        finished = {p for p in workdir.glob("results/**/*") if p.is_file()}
-        mtimes = {p: p.stat().st_mtime for p in finished}
+        unfinished = unfinished_outputs(workdir)
+        present = {p for p in workdir.glob("results/**/*") if p.is_file()}
+        finished = {p: p.stat().st_mtime for p in present - unfinished if not p.name.startswith(".")}
+        # atomic writers' temporary names (grnlink.io.atomic_path): never read as outputs
+        temporary = [p for p in present if p.name.startswith(".") and ".tmp" in p.name]
         if sig == signal.SIGKILL:
             _run(workdir, "--unlock")
         rerun = _run(workdir)
-        redone = sorted(str(p.relative_to(workdir)) for p in finished if p.exists() and p.stat().st_mtime != mtimes[p])
+        redone = sorted(str(p.relative_to(workdir)) for p, mtime in finished.items() if p.stat().st_mtime != mtime)
         ok = rerun.returncode == 0 and not redone
-        outcome = (f"{len(finished)} result files before the rerun; rerun exit {rerun.returncode}; "
-                   f"{len(redone)} of them rewritten" + (f" (e.g. {redone[0]})" if redone else ""))
+        outcome = (f"{len(finished)} outputs of finished jobs, {len(present & unfinished)} of killed jobs, "
+                   f"{len(temporary)} temporary files; rerun exit {rerun.returncode}; "
+                   f"{len(redone)} finished outputs rewritten"
+                   + (f" (e.g. {redone[0]})" if redone else ""))
         return Probe(name, expected, outcome, ok)
 
 
