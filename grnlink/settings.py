@@ -26,6 +26,7 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any, ClassVar, TypeVar, Union
 
 T = TypeVar("T")
@@ -448,7 +449,9 @@ class PretrainSettings:
     num_heads: int
     intermediate_size: int
     max_length: int
-    steps: int
+    max_steps: int
+    patience: int
+    eval_every: int
     batch_size: int
     learning_rate: float
     mask_fraction: float
@@ -458,12 +461,31 @@ class PretrainSettings:
 
 @dataclass(frozen=True)
 class ExtractionSettings:
-    """What the embed job reads besides its files (grnlink.embed.extract)."""
+    """What the embed job reads besides its files (grnlink.embed.extract); `model_name` is
+    what tables and figures call the model (`EmbedSettings.model_name`)."""
 
     backend: str
+    model_name: str
     layer: int
     batch_size: int
     seed: int
+
+
+@dataclass(frozen=True)
+class PcaControlSettings:
+    """The PCA control embedding (grnlink.embed.pca): the seed of its randomized SVD."""
+
+    seed: int
+
+
+# Geneformer V1's public dictionaries, shipped in resources/geneformer/ (provenance in its
+# README): the defaults of `backend: geneformer`, by the config key that replaces each.
+GENEFORMER_RESOURCES = Path(__file__).resolve().parents[1] / "resources" / "geneformer"
+GENEFORMER_V1_DICTIONARIES = {
+    "token_dictionary": "token_dictionary.pkl",
+    "gene_median_dictionary": "gene_median_dictionary.pkl",
+    "mapping_table": "gene_name_id_dict.pkl",
+}
 
 
 @dataclass(frozen=True)
@@ -480,14 +502,16 @@ class EmbedSettings(Section):
     batch_size: int = 64
     device: str = "auto"
     seed: int = 0
-    pretrain_num_layers: int = 3
+    pretrain_num_layers: int = 2
     pretrain_hidden_size: int = 64
     pretrain_num_heads: int = 4
     pretrain_intermediate_size: int = 128
     pretrain_max_length: int = 512
-    pretrain_steps: int = 150
+    pretrain_max_steps: int = 200
+    pretrain_patience: int = 3
+    pretrain_eval_every: int = 25
     pretrain_batch_size: int = 16
-    pretrain_learning_rate: float = 3e-3
+    pretrain_learning_rate: float = 5e-3
     pretrain_mask_fraction: float = 0.15
     pretrain_validation_fraction: float = 0.05
 
@@ -496,7 +520,27 @@ class EmbedSettings(Section):
                                                    for f in fields(PretrainSettings) if f.name != "seed"})
 
     def extraction(self) -> ExtractionSettings:
-        return ExtractionSettings(backend=self.backend, layer=self.layer, batch_size=self.batch_size, seed=self.seed)
+        return ExtractionSettings(backend=self.backend, model_name=self.model_name(), layer=self.layer,
+                                  batch_size=self.batch_size, seed=self.seed)
+
+    def pca_control(self) -> PcaControlSettings:
+        return PcaControlSettings(seed=self.seed)
+
+    def model_name(self) -> str:
+        """What tables and figures call the embedding model: "Geneformer" only for a
+        Geneformer checkpoint, the self-pretrained model by its size."""
+        if self.backend == "geneformer":
+            return f"Geneformer checkpoint {Path(str(self.checkpoint)).name}"
+        return f"self-pretrained BERT, {self.pretrain_num_layers} layers x {self.pretrain_hidden_size}"
+
+    def dictionary_files(self) -> dict[str, str]:
+        """The dictionary files of the embed job by config key: with `backend: geneformer`
+        each configured one, else Geneformer V1's shipped file; the self-pretrained
+        checkpoint holds its own dictionaries and needs no mapping table."""
+        if self.backend != "geneformer":
+            return {}
+        return {key: getattr(self, key) or str(GENEFORMER_RESOURCES / file_name)
+                for key, file_name in GENEFORMER_V1_DICTIONARIES.items()}
 
 
 # ---- train -----------------------------------------------------------------------------
@@ -506,6 +550,7 @@ UNSUPERVISED_MODELS = ("pearson", "grnboost2")
 PERTURBATIONS = ("none", "coexpression", "prior")
 ENCODERS = ("gcn", "sage", "gat", "none")
 FUSIONS = ("concat", "cross_attention")
+EMBEDDINGS = (True, False, "pca")
 OPTIMIZER_NAMES = ("adam", "rmsprop", "sgd")
 MODEL_LABELS = {
     "scregnet": "scRegNet", "genelink": "GENELink", "pearson": "|Pearson|", "grnboost2": "GRNBoost2",
@@ -524,7 +569,7 @@ class Variant(Section):
     name: str
     model: str = "scregnet"
     encoder: str = "gcn"
-    embedding: bool = True
+    embedding: bool | str = True
     perturbation: str = "none"
     perturbation_ratio: float = 0.2
     noise: bool = False
@@ -539,6 +584,8 @@ class Variant(Section):
             raise ValueError(f"variant {self.name}: unknown encoder {self.encoder!r}")
         if self.perturbation not in PERTURBATIONS:
             raise ValueError(f"variant {self.name}: unknown perturbation {self.perturbation!r}")
+        if self.embedding not in EMBEDDINGS:
+            raise ValueError(f"variant {self.name}: embedding must be true, false or 'pca', not {self.embedding!r}")
         if self.model == "scregnet" and self.encoder == "none" and not self.embedding:
             raise ValueError(f"variant {self.name}: scRegNet without GNN needs the embedding")
         if self.fusion not in FUSIONS:
@@ -550,8 +597,15 @@ class Variant(Section):
 
     @property
     def uses_embedding(self) -> bool:
-        """Reads the foundation-model embedding (the embed stage's output)."""
-        return self.model == "scregnet" and self.embedding
+        """Reads a gene embedding: the foundation model's or its PCA control (`embedding_kind`)."""
+        return self.model == "scregnet" and self.embedding is not False
+
+    @property
+    def embedding_kind(self) -> str | None:
+        """`fm` (the foundation model's embedding), `pca` (the control of the same width) or None."""
+        if not self.uses_embedding:
+            return None
+        return "pca" if self.embedding == "pca" else "fm"
 
     @property
     def uses_baseline_scores(self) -> bool:
@@ -576,6 +630,8 @@ class Variant(Section):
             label += f" ({ENCODER_LABELS[self.encoder]})"
         if not self.embedding:
             label += " w/o embedding"
+        elif self.embedding == "pca":
+            label += ", PCA embedding (control)"
         if self.fusion != "concat":
             label += f", {FUSION_LABELS[self.fusion]}"
         if self.pair_coexpression:
@@ -602,6 +658,7 @@ DEFAULT_VARIANTS = (
     Variant("degree", model="degree", noise=True),
     Variant("scregnet", noise=True),
     Variant("scregnet_no_embedding", embedding=False),
+    Variant("scregnet_pca", embedding="pca"),
     Variant("scregnet_no_gnn", encoder="none"),
     Variant("scregnet_sage", encoder="sage"),
     Variant("scregnet_gat", encoder="gat"),

@@ -89,7 +89,7 @@ def read_user_file(
     elif paired:
         place_genes(rna, path, config_key=f"datasets.{name}.genes")
     preprocessing = settings.preprocessing()
-    if preprocessing.normalize and not _holds_counts(rna.X):
+    if preprocessing.normalize and not holds_counts(rna.X):
         raise InputError(path, "X holds non-integer or negative values, not counts; set normalize: false for log data")
     rna, atac = preprocess_modalities(rna, atac, motif_hits, preprocessing, labels_path=path, atac_path=path)
     network = read_network(inputs["network"])
@@ -113,7 +113,8 @@ def _read_modalities(path: Path, *, paired: bool) -> tuple[ad.AnnData, ad.AnnDat
     return mdata.mod["rna"].copy(), mdata.mod["atac"].copy()
 
 
-def _holds_counts(x: np.ndarray | sp.spmatrix) -> bool:
+def holds_counts(x: np.ndarray | sp.spmatrix) -> bool:
+    """Whether a matrix holds raw counts (non-negative whole numbers)."""
     values = x.data if sp.issparse(x) else np.asarray(x)
     return bool(np.all(values >= 0) and np.all(np.mod(values, 1) == 0))
 

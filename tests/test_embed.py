@@ -1,9 +1,8 @@
-"""The embed stage: tokenisation, checkpoint loading, pooled embeddings, pretraining."""
+"""The embed stage: tokenisation, checkpoint loading, pooled embeddings (pretraining: test_pretrain.py)."""
 
 from __future__ import annotations
 
 import pickle
-from dataclasses import replace
 
 import anndata as ad
 import numpy as np
@@ -22,7 +21,6 @@ from grnlink.embed.checkpoint import (
     GENE_MEDIAN_FILE, TOKEN_DICTIONARY_FILE, load_checkpoint, model_gene_keys, read_gene_mapping,
 )
 from grnlink.embed.extract import embed_dataset, gene_embeddings, hidden_state_index, length_sorted_batches
-from grnlink.embed.pretrain import build_token_dictionary, mask_tokens, nonzero_medians, pretrain_checkpoint
 from grnlink.embed.tokenizer import gene_columns, tokenize_cells
 from grnlink.errors import InputError
 from grnlink.settings import EmbedSettings
@@ -192,39 +190,6 @@ def test_length_sorted_batches_cover_every_cell_once():
     assert [b.tolist() for b in batches] == [[1, 3], [4, 0], [2]]
 
 
-def test_gene_medians_are_nonzero_medians_of_normalised_counts():
-    counts = np.array([[1, 3, 0], [2, 0, 2], [0, 0, 4]], dtype=np.float32)
-    rna = ad.AnnData(X=counts, var=pd.DataFrame(index=["g1", "g2", "g3"]))
-    medians = nonzero_medians([rna, rna[:1].copy()])
-    # normalised rows: [2500, 7500, 0], [5000, 0, 5000], [0, 0, 10000]; second object adds row 1 again
-    assert medians == pytest.approx({"g1": 2500.0, "g2": 7500.0, "g3": 7500.0})
-    assert build_token_dictionary(["g2", "g1"]) == {"<pad>": 0, "<mask>": 1, "<cls>": 2, "<eos>": 3, "g1": 4, "g2": 5}
-
-
-def test_pretraining_is_reproducible_and_readable_by_the_embedding_path(tmp_path):
-    rna = toy_rna(n_cells=24)
-    settings = EmbedSettings(pretrain_num_layers=2, pretrain_hidden_size=16, pretrain_num_heads=2,
-                             pretrain_intermediate_size=32, pretrain_max_length=8, pretrain_steps=4,
-                             pretrain_batch_size=4, seed=5).pretraining()
-    assert (settings.num_layers, settings.max_length, settings.steps, settings.seed) == (2, 8, 4, 5)
-    runs = {}
-    for name, seed in [("a", 5), ("b", 5), ("c", 6)]:
-        out = tmp_path / name
-        pretrain_checkpoint([rna], out, replace(settings, seed=seed), device="cpu")
-        checkpoint = load_checkpoint(out)
-        weights = BertForMaskedLM.from_pretrained(out).state_dict()
-        runs[name] = (weights, gene_embeddings(rna, checkpoint, layer=-2, batch_size=32, device="cpu", seed=seed))
-    (weights_a, emb_a), (weights_b, emb_b), (_, emb_c) = runs["a"], runs["b"], runs["c"]
-    assert all(torch.equal(weights_a[k], weights_b[k]) for k in weights_a)
-    np.testing.assert_array_equal(emb_a.X, emb_b.X)
-    np.testing.assert_array_equal(emb_a.layers["T1"], emb_b.layers["T1"])
-    assert not np.array_equal(emb_a.X, emb_c.X)
-    checkpoint = load_checkpoint(tmp_path / "a")
-    assert checkpoint.special_tokens and checkpoint.model_input_size == 8 and checkpoint.num_layers == 2
-    assert set(checkpoint.token_dictionary) == {"<pad>", "<mask>", "<cls>", "<eos>", *rna.var_names}
-    assert emb_a.obs["known"].all() and emb_a.X.shape == (5, 16)
-
-
 def test_embed_dataset_with_a_geneformer_checkpoint_and_mapping_table(tmp_path):
     """The `embed` rule's library call: preprocessed file + checkpoint + symbol table -> h5ad."""
     rna = toy_rna()
@@ -260,18 +225,7 @@ def test_schema_requires_a_checkpoint_for_the_geneformer_backend():
     config = {"datasets": {"d": {"source": "genelink", "path": "x"}}, "embed": {"backend": "geneformer"}}
     with pytest.raises(WorkflowError, match="checkpoint"):
         validate(config, SCHEMA)
-    section = {"pretrain_steps": 7}
+    section = {"pretrain_max_steps": 7}
     validate(section, str(ROOT / "workflow" / "schemas" / "embed.schema.yaml"))
-    assert section["layer"] == -2 and section["backend"] == "pretrain" and section["pretrain_steps"] == 7
-    assert EmbedSettings.from_config(section).pretraining().steps == 7
-
-
-def test_masking_follows_geneformer_and_spares_special_tokens():
-    ids = torch.randint(4, 100, (64, 200))
-    ids[:, 0], ids[:, -1], ids[:, -20:-1] = 2, 3, 0  # <cls>, <eos>, padding
-    inputs, labels = mask_tokens(ids, ids >= 4, 0.15, 1, 4, 100, torch.Generator().manual_seed(0))
-    chosen = labels != -100
-    assert torch.equal(labels[chosen], ids[chosen]) and not chosen[ids < 4].any()
-    assert chosen.sum() / (ids >= 4).sum() == pytest.approx(0.15, abs=0.01)
-    assert (inputs[chosen] == 1).float().mean() == pytest.approx(0.8, abs=0.03)
-    assert torch.equal(inputs[~chosen], ids[~chosen])
+    assert section["layer"] == -2 and section["backend"] == "pretrain" and section["pretrain_max_steps"] == 7
+    assert EmbedSettings.from_config(section).pretraining().max_steps == 7

@@ -26,6 +26,7 @@ def test_tiny_pretrain_and_embed(finished_tiny_run):
     checkpoint = load_checkpoint(model_dir)
     assert set(rna.var_names) <= set(checkpoint.token_dictionary)
     history = json.loads((model_dir / "pretraining.json").read_text())
-    assert history["seed"] == 0 and len(history["history"]["train_loss"]) == 20
+    assert history["seed"] == 0 and history["history"]["steps_run"] == len(history["history"]["train_loss"]) == 20
+    assert [e["step"] for e in history["history"]["evaluations"]] == [10, 20]  # tests/data/tiny.yaml
     assert (tmp_path / "benchmarks" / "pretrain" / "pretrain.tsv").exists()
     assert (tmp_path / "logs" / "embed" / "tiny.log").read_text().strip()

@@ -38,14 +38,14 @@ def planned_jobs(workdir: Path, tmp_path: Path, section: str, changes: dict) -> 
     [
         ("embed", {"layer": -1}, {"embed"}, {"pretrain", "grn_celltype", "split"}),
         ("embed", {"device": "cpu"}, set(), {"pretrain", "embed"}),
-        ("embed", {"pretrain_steps": 21}, {"pretrain", "embed"}, {"grn_celltype"}),
+        ("embed", {"pretrain_max_steps": 21}, {"pretrain", "embed"}, {"grn_celltype"}),
         ("grn", {"threads": 1}, set(), {"grn_celltype"}),
         ("grn", {"regulon_min_size": 4}, {"grn_cell_specific"}, {"grn_celltype", "grn_baseline_scores"}),
         ("train", {"genelink_epochs": 3}, {"train_variant"}, {"embed", "grn_celltype"}),
         ("datasets.tiny", {"n_top_genes": 59}, {"preprocess", "split"}, {"simulate"}),
         ("downloads", {"retries": 2}, set(), {"simulate", "preprocess"}),
     ],
-    ids=["embed.layer", "embed.device", "embed.pretrain_steps", "grn.threads", "grn.regulon_min_size",
+    ids=["embed.layer", "embed.device", "embed.pretrain_max_steps", "grn.threads", "grn.regulon_min_size",
          "train.genelink_epochs", "datasets.n_top_genes", "downloads.retries"],
 )
 def test_a_config_change_reruns_only_the_jobs_that_read_it(finished_tiny_run, tmp_path, section, changes, reruns,

@@ -106,7 +106,7 @@ def test_unknown_keys_are_refused_by_name():
 NARROW = [
     S.GrnSettings(max_trees=7).celltype(),
     S.GrnSettings(regulon_min_size=2).cell_specific(),
-    S.EmbedSettings(pretrain_steps=3).pretraining(),
+    S.EmbedSettings(pretrain_max_steps=3).pretraining(),
     S.EmbedSettings(layer=1).extraction(),
     S.SimulatedDataset(n_cells=100).simulation(),
     S.SimulatedDataset().preprocessing(),

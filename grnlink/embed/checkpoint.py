@@ -17,9 +17,10 @@ are the model's gene ids (the self-pretrained model).
 from __future__ import annotations
 
 import json
+import numbers
 import os
 import pickle
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,8 @@ from grnlink.embed.tokenizer import MASK, PAD, has_special_tokens
 
 TOKEN_DICTIONARY_FILE = "token_dictionary.pkl"
 GENE_MEDIAN_FILE = "gene_median_dictionary.pkl"
+PRETRAINING_FILE = "pretraining.json"  # how a self-pretrained checkpoint was made
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json", "pytorch_model.bin.index.json")
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,16 @@ class Checkpoint:
         return self.token_dictionary[PAD]
 
 
-def _read_pickled_dict(path: Path, what: str) -> dict[Any, Any]:
+def _is_integer(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_positive_number(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and float(value) > 0
+
+
+def _read_pickled_dict(path: Path, what: str, values: Callable[[object], bool], expected: str) -> dict[str, Any]:
+    """A pickled non-empty dict of str -> values passing `values` (`expected` names them in errors)."""
     if not path.is_file():
         raise InputError(path, f"{what} not found")
     try:
@@ -63,8 +75,18 @@ def _read_pickled_dict(path: Path, what: str) -> dict[Any, Any]:
     except (pickle.UnpicklingError, EOFError, AttributeError, ImportError) as err:
         raise InputError(path, f"{what} is not a readable pickle: {err}") from err
     if not isinstance(value, dict) or not value:
-        raise InputError(path, f"{what} must be a non-empty dict, found {type(value).__name__}")
+        raise InputError(path, f"{what} must be a non-empty dict of str -> {expected}, found {type(value).__name__}")
+    for key, item in value.items():
+        if not isinstance(key, str) or not values(item):
+            raise InputError(path, f"{what} must map str -> {expected}; found {key!r} -> {item!r}")
     return value
+
+
+def check_weights(model_dir: Path) -> None:
+    """A checkpoint directory must hold weights as `save_pretrained` writes them."""
+    if not any((model_dir / name).is_file() for name in WEIGHT_FILES):
+        raise InputError(model_dir, f"no model weights ({' or '.join(WEIGHT_FILES[:2])}): for Geneformer, "
+                         "download the model folder from Hugging Face ctheodoris/Geneformer (git lfs)")
 
 
 def load_checkpoint(
@@ -80,18 +102,18 @@ def load_checkpoint(
     config = json.loads(config_path.read_text())
     if config.get("model_type") != "bert":
         raise InputError(config_path, f"model_type is {config.get('model_type')!r}; only BERT (Geneformer) is supported")
+    check_weights(model_dir)
     token_path = Path(token_dictionary) if token_dictionary else model_dir / TOKEN_DICTIONARY_FILE
     median_path = Path(gene_median_dictionary) if gene_median_dictionary else model_dir / GENE_MEDIAN_FILE
-    tokens = _read_pickled_dict(token_path, "token dictionary")
-    medians = _read_pickled_dict(median_path, "gene median dictionary")
+    tokens = _read_pickled_dict(token_path, "token dictionary", _is_integer, "int (token id)")
+    medians = _read_pickled_dict(median_path, "gene median dictionary", _is_positive_number, "positive number")
     missing = [t for t in (PAD, MASK) if t not in tokens]
     if missing:
         raise InputError(token_path, f"token dictionary lacks the special token(s) {missing}")
-    if max(tokens.values()) >= config["vocab_size"]:
-        raise InputError(token_path, f"token ids reach {max(tokens.values())} but the model's vocab_size is {config['vocab_size']}")
-    bad = [g for g, m in medians.items() if not float(m) > 0]
-    if bad:
-        raise InputError(median_path, f"gene medians must be positive; {len(bad)} are not (e.g. {bad[0]!r})")
+    vocab_size = config["vocab_size"]
+    if len(tokens) > vocab_size or max(tokens.values()) >= vocab_size:
+        raise InputError(token_path, f"{len(tokens)} tokens with ids up to {max(tokens.values())} do not fit the "
+                         f"model's vocab_size {vocab_size} ({config_path}): dictionary and checkpoint do not match")
     return Checkpoint(
         model_dir=model_dir,
         token_dictionary={str(k): int(v) for k, v in tokens.items()},
@@ -120,22 +142,22 @@ def save_checkpoint(
     out_dir: str | os.PathLike[str],
     metadata: Mapping[str, Any],
 ) -> None:
-    """Write model, both dictionaries and `pretraining.json` as one directory, atomically."""
+    """Write model, both dictionaries and `metadata` (`PRETRAINING_FILE`) as one directory, atomically."""
     with atomic_path(out_dir) as tmp:
         model.save_pretrained(tmp)
         with (tmp / TOKEN_DICTIONARY_FILE).open("wb") as handle:
             pickle.dump(dict(token_dictionary), handle)
         with (tmp / GENE_MEDIAN_FILE).open("wb") as handle:
             pickle.dump(dict(gene_medians), handle)
-        write_json(dict(metadata), tmp / "pretraining.json")
+        write_json(dict(metadata), tmp / PRETRAINING_FILE)
 
 
 def read_gene_mapping(path: str | os.PathLike[str]) -> dict[str, str]:
     """Symbol -> model gene id from a `.pkl` dict or a TSV with columns `symbol, gene_id`."""
     path = Path(path)
     if path.suffix == ".pkl":
-        raw = _read_pickled_dict(path, "gene mapping table")
-        pairs = [(str(k), str(v)) for k, v in raw.items()]
+        raw = _read_pickled_dict(path, "gene mapping table", lambda value: isinstance(value, str), "str (gene id)")
+        pairs = list(raw.items())
     else:
         if not path.is_file():
             raise InputError(path, "gene mapping table not found")

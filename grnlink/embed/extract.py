@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import anndata as ad
 import numpy as np
@@ -28,8 +28,10 @@ from grnlink.embed.tokenizer import gene_columns, tokenize_cells
 from grnlink.io import write_anndata
 from grnlink.reproducibility import package_versions, seed_everything
 from grnlink.settings import ExtractionSettings
+from grnlink.singlecell import holds_counts
 
 log = logging.getLogger(__name__)
+MIN_KNOWN_SHARE = 0.9  # below it, a warning: the model sees too little of the cells
 
 
 def prefer_passive_openmp() -> None:
@@ -146,6 +148,93 @@ def expression_matrix(rna: ad.AnnData):
     return rna.layers["counts"] if "counts" in rna.layers else rna.X
 
 
+def ranked_values(rna: ad.AnnData) -> str:
+    """What the ranking is computed on: `counts` (layers["counts"], or an `X` of whole
+    numbers) or `log values` (any other `X`: log or otherwise transformed expression)."""
+    return "counts" if "counts" in rna.layers or holds_counts(rna.X) else "log values"
+
+
+@dataclass(frozen=True)
+class EmbeddingInputs:
+    """What the model saw of a dataset (recorded in the embeddings file, the log and the report).
+
+    `n_genes` genes in the object (`n_benchmark_genes` of them benchmark genes); `n_mapped`
+    of them reach a model gene id (all without a mapping table), `n_known` are in the
+    model's token and median dictionaries (`n_benchmark_known` among the benchmark genes);
+    `tokens_per_cell` the median number of gene tokens per cell after truncation.
+    """
+
+    ranked_on: str
+    n_genes: int
+    n_benchmark_genes: int
+    n_mapped: int
+    n_known: int
+    n_benchmark_known: int
+    tokens_per_cell: float
+    model_input_size: int
+
+    @property
+    def known_share(self) -> float:
+        return self.n_known / self.n_genes if self.n_genes else 0.0
+
+    @property
+    def mapped_share(self) -> float:
+        return self.n_mapped / self.n_genes if self.n_genes else 0.0
+
+    def as_record(self) -> dict[str, object]:
+        record: dict[str, object] = dict(asdict(self))
+        record.update(known_share=self.known_share, mapped_share=self.mapped_share)
+        return record
+
+    def warnings(self) -> list[str]:
+        """The reasons the embedding may not be what the model would give on its own data."""
+        problems = []
+        if self.known_share < MIN_KNOWN_SHARE:
+            problems.append(
+                f"only {self.known_share:.0%} of the {self.n_genes} genes are known to the model "
+                f"({self.n_genes - self.n_mapped} have no model gene id in the mapping table, "
+                f"{self.n_mapped - self.n_known} are mapped but absent from the token/median dictionaries): "
+                "unknown genes are left out of every cell's ranking and unknown benchmark genes get zero "
+                "vectors; for mouse data give an orthology table (symbol -> human Ensembl id) as embed.mapping_table")
+        if self.ranked_on != "counts":
+            whole = ("" if self.n_genes > self.n_benchmark_genes else
+                     f"; the object holds only the {self.n_genes} benchmark genes (a GENELink folder has no "
+                     "whole transcriptome: a GEO, h5ad or h5mu source gives the model every gene)")
+            problems.append(
+                "cells were ranked on log values, not counts: the rank-value encoding divides counts by the "
+                f"cell's total and the gene's median, which log values distort{whole}")
+        return problems
+
+
+def log_inputs(inputs: EmbeddingInputs, *, mapped: bool) -> None:
+    """One line of what the model sees, then a WARNING per problem (`EmbeddingInputs.warnings`)."""
+    mapping = f"{inputs.mapped_share:.0%} mapped to model gene ids, " if mapped else ""
+    log.info("model input: %d genes (%d benchmark), %s%.0f%% known to the model; ranked on %s; "
+             "median %g gene tokens per cell (input size %d)", inputs.n_genes, inputs.n_benchmark_genes, mapping,
+             100 * inputs.known_share, inputs.ranked_on, inputs.tokens_per_cell, inputs.model_input_size)
+    for problem in inputs.warnings():
+        log.warning(problem)
+
+
+def describe_inputs(rna: ad.AnnData, model_keys: Sequence[str | None], checkpoint: Checkpoint,
+                    sequences: Sequence[np.ndarray]) -> EmbeddingInputs:
+    """The `EmbeddingInputs` of `rna` whose columns map to `model_keys` (None = unmapped)."""
+    tokens, medians = checkpoint.token_dictionary, checkpoint.gene_medians
+    known = np.array([k is not None and k in tokens and k in medians for k in model_keys])
+    benchmark = rna.var["selected"].to_numpy(dtype=bool)
+    special = 2 if checkpoint.special_tokens else 0
+    return EmbeddingInputs(
+        ranked_on=ranked_values(rna),
+        n_genes=rna.n_vars,
+        n_benchmark_genes=int(benchmark.sum()),
+        n_mapped=sum(k is not None for k in model_keys),
+        n_known=int(known.sum()),
+        n_benchmark_known=int((known & benchmark).sum()),
+        tokens_per_cell=float(np.median([len(s) - special for s in sequences])) if sequences else 0.0,
+        model_input_size=checkpoint.model_input_size,
+    )
+
+
 def gene_embeddings(
     rna: ad.AnnData,
     checkpoint: Checkpoint,
@@ -166,8 +255,11 @@ def gene_embeddings(
     torch_device = pick_device(device)
     index = hidden_state_index(layer, checkpoint.num_layers)
     tokens, medians = checkpoint.token_dictionary, checkpoint.gene_medians
-    columns = gene_columns(model_gene_keys(list(rna.var_names), mapping), tokens, medians)
+    model_keys = model_gene_keys(list(rna.var_names), mapping)
+    columns = gene_columns(model_keys, tokens, medians)
     sequences = tokenize_cells(expression_matrix(rna), columns, tokens, checkpoint.model_input_size)
+    inputs = describe_inputs(rna, model_keys, checkpoint, sequences)
+    log_inputs(inputs, mapped=mapping is not None)
 
     genes = benchmark_genes(rna)
     keys = model_gene_keys(genes, mapping)
@@ -214,6 +306,8 @@ def gene_embeddings(
         "device": str(torch_device),
         "n_unknown": int((~known).sum()),
         "n_unseen": unseen,
+        "inputs": inputs.as_record(),
+        "warnings": inputs.warnings(),
         **{k: v for k, v in (metadata or {}).items() if v is not None},
     }
     result.uns["grnlink"] = {"seed": seed, "versions": package_versions()}
@@ -248,6 +342,7 @@ def embed_dataset(
         batch_size=settings.batch_size,
         device=device,
         seed=settings.seed,
-        metadata={"backend": settings.backend, "mapping_table": None if mapping_table is None else str(mapping_table)},
+        metadata={"backend": settings.backend, "model_name": settings.model_name,
+                  "mapping_table": None if mapping_table is None else str(mapping_table)},
     )
     write_anndata(result, output)

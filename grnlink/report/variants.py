@@ -30,23 +30,30 @@ class VariantRoles:
     degree: str | None
 
 
-def variant_roles(variants: Sequence[Variant], label_overrides: Mapping[str, str] | None = None) -> VariantRoles:
+def variant_roles(variants: Sequence[Variant], label_overrides: Mapping[str, str] | None = None, *,
+                  embedding_model: str | None = None) -> VariantRoles:
     """Labels and figure roles of the configured variants, in config order.
 
-    The full model is the first scRegNet variant as published with a GNN and the embedding;
-    the ablations are the published scRegNet's variants without GNN or without embedding;
+    The full model is the first scRegNet variant as published with a GNN and the
+    foundation-model embedding; the ablations are the published scRegNet's variants without
+    GNN, without embedding, or with the PCA control in place of the foundation model;
     the perturbation variants are compared with the full model; the noise figure shows the
     variants that have label-noise runs (the degree baseline among them when it has them);
-    every link-prediction figure draws the degree variant as its reference.
+    every link-prediction figure draws the degree variant as its reference. The full
+    model's label names the `embedding_model` (what tables and figures call the model
+    whose embedding it reads).
     """
     counts: dict[str, int] = {}
     for variant in variants:
         counts[variant.label] = counts.get(variant.label, 0) + 1
     labels = {v.name: (f"{v.label} [{v.name}]" if counts[v.label] > 1 else v.label) for v in variants}
+    full = next((v.name for v in variants
+                 if v.is_published_scregnet and v.encoder != "none" and v.embedding_kind == "fm"), None)
+    if full and embedding_model:
+        labels[full] += f" ({embedding_model})"
     labels.update(label_overrides or {})
-
-    full = next((v.name for v in variants if v.is_published_scregnet and v.encoder != "none" and v.embedding), None)
-    ablations = [v.name for v in variants if v.is_published_scregnet and (v.encoder == "none" or not v.embedding)]
+    ablations = [v.name for v in variants
+                 if v.is_published_scregnet and (v.encoder == "none" or v.embedding_kind != "fm")]
     perturbations = [v.name for v in variants if v.model == "scregnet" and v.perturbation != "none"]
     return VariantRoles(
         labels=labels,

@@ -75,6 +75,11 @@ def preprocessed(dataset):
     return f"results/{dataset}/preprocessed.{suffix}"
 
 
+def preprocessed_input(wildcards):
+    """The `{dataset}`'s preprocessed object, as a rule's input."""
+    return preprocessed(wildcards.dataset)
+
+
 def split_file(dataset, protocol, seed):
     return f"results/{dataset}/splits/{protocol}/seed{seed}.tsv"
 
@@ -133,10 +138,6 @@ def split_strict_reference(wildcards):
     return SETTINGS.datasets[wildcards.dataset].source == "genelink"
 
 
-def split_input(wildcards):
-    return preprocessed(wildcards.dataset)
-
-
 def split_fractions():
     return list(SETTINGS.split.fractions)
 
@@ -179,10 +180,6 @@ def grn_evaluation(dataset):
 
 def grn_scanned_motifs(dataset):
     return f"results/{dataset}/grn/motif_hits.tsv"
-
-
-def grn_preprocessed(wildcards):
-    return preprocessed(wildcards.dataset)
 
 
 def grn_baseline_input(wildcards):
@@ -233,8 +230,10 @@ def grn_targets(dataset):
 EMBED_MODEL = "results/embed/model"
 
 
-def embeddings(dataset):
-    return f"results/{dataset}/embed/embeddings.h5ad"
+def embeddings(dataset, kind="fm"):
+    """The foundation model's gene embeddings (`fm`) or their PCA control (`pca`)."""
+    name = {"fm": "embeddings", "pca": "pca_control"}[kind]
+    return f"results/{dataset}/embed/{name}.h5ad"
 
 
 def embed_model_dir():
@@ -245,12 +244,12 @@ def embed_model_dir():
 
 
 def embed_inputs(wildcards):
-    """Preprocessed object, checkpoint and the optional dictionary/mapping files."""
-    inputs = {"data": preprocessed(wildcards.dataset), "model": embed_model_dir()}
-    for key in ("token_dictionary", "gene_median_dictionary", "mapping_table"):
-        if getattr(SETTINGS.embed, key):
-            inputs[key] = getattr(SETTINGS.embed, key)
-    return inputs
+    """Preprocessed object, checkpoint and its dictionary/mapping files."""
+    return {
+        "data": preprocessed(wildcards.dataset),
+        "model": embed_model_dir(),
+        **SETTINGS.embed.dictionary_files(),
+    }
 
 
 def embed_pretraining_inputs():
@@ -289,7 +288,7 @@ def train_inputs(wildcards):
         "split": split_file(dataset, wildcards.protocol, wildcards.seed),
     }
     if variant.uses_embedding:
-        inputs["embedding"] = embeddings(dataset)
+        inputs["embedding"] = embeddings(dataset, variant.embedding_kind)
     if variant.uses_baseline_scores:
         inputs["baseline_scores"] = grn_baseline_scores(dataset)
     if variant.uses_prior_tables:
@@ -324,7 +323,11 @@ def report_roles():
     the degree (label-only) reference."""
     from grnlink.report.variants import variant_roles
 
-    return variant_roles(SETTINGS.train.variants, SETTINGS.report.labels)
+    return variant_roles(
+        SETTINGS.train.variants,
+        SETTINGS.report.labels,
+        embedding_model=SETTINGS.embed.model_name(),
+    )
 
 
 def report_gene_sets():
@@ -379,9 +382,21 @@ def report_metric_figures(protocol):
     return [f"{name}_{protocol}" for name, on in wanted.items() if on]
 
 
+def report_embedding_table(ext):
+    return f"{REPORT_TABLES}/embedding_inputs.{ext}"
+
+
+def report_embedding_inputs(wildcards):
+    """Every dataset's embeddings, and the self-pretrained model (its pretraining record)."""
+    inputs = {"embeddings": [embeddings(dataset) for dataset in DATASETS]}
+    if SETTINGS.embed.backend == "pretrain":
+        inputs["model"] = EMBED_MODEL
+    return inputs
+
+
 def report_targets():
     names = ["grn_evaluation"] + [f"pr_curves_{d}" for d in SIMULATED_DATASETS]
-    targets = [f"{REPORT_DIR}/run/versions.tsv"]
+    targets = [f"{REPORT_DIR}/run/versions.tsv", report_embedding_table("md")]
     if TRAIN_VARIANTS:
         for protocol in SPLIT_PROTOCOLS:
             targets += [report_table(protocol, g, "md") for g in report_gene_sets()]

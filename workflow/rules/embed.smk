@@ -40,3 +40,21 @@ rule embed:
         settings=to_params(SETTINGS.embed.extraction()),
     script:
         "../scripts/embed_extract.py"
+
+
+rule embed_pca:
+    input:
+        data=preprocessed_input,
+        fm_embeddings=embeddings("{dataset}"),
+    output:
+        embeddings("{dataset}", "pca"),
+    log:
+        "logs/embed_pca/{dataset}.log",
+    benchmark:
+        "benchmarks/embed_pca/{dataset}.tsv"
+    conda:
+        "../../envs/embed.yaml"
+    params:
+        settings=to_params(SETTINGS.embed.pca_control()),
+    script:
+        "../scripts/embed_pca.py"

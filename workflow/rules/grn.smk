@@ -5,7 +5,7 @@
 
 rule grn_motif_scan:
     input:
-        data=grn_preprocessed,
+        data=preprocessed_input,
         fasta=grn_genome_fasta,
     output:
         grn_scanned_motifs("{dataset}"),
@@ -24,7 +24,7 @@ rule grn_motif_scan:
 rule grn_celltype:
     input:
         unpack(grn_motif_input),
-        data=grn_preprocessed,
+        data=preprocessed_input,
     output:
         grn_celltype("{dataset}", "{cell_type}"),
     log:
@@ -42,7 +42,7 @@ rule grn_celltype:
 
 rule grn_baseline_scores:
     input:
-        data=grn_preprocessed,
+        data=preprocessed_input,
         tables=grn_celltype_tables,
     output:
         grn_baseline_scores("{dataset}"),
@@ -60,7 +60,7 @@ rule grn_baseline_scores:
 
 rule grn_cell_specific:
     input:
-        data=grn_preprocessed,
+        data=preprocessed_input,
         tables=grn_celltype_tables,
     output:
         grn_cell_specific("{dataset}"),
@@ -79,7 +79,7 @@ rule grn_cell_specific:
 
 rule grn_evaluation:
     input:
-        data=grn_preprocessed,
+        data=preprocessed_input,
         tables=grn_celltype_tables,
         baseline=grn_baseline_input,
         cell_specific=grn_cell_specific_input,

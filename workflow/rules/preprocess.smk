@@ -24,7 +24,7 @@ rule preprocess:
 
 rule split:
     input:
-        split_input,
+        preprocessed_input,
     output:
         split_file("{dataset}", "{protocol}", "{seed}"),
     log:

@@ -241,3 +241,25 @@ rule report_run_info:
         config=config,
     script:
         "../scripts/report_run_info.py"
+
+
+rule report_embedding:
+    input:
+        unpack(report_embedding_inputs),
+    output:
+        tsv=report(
+            report_embedding_table("tsv"),
+            caption="../report/embedding.rst",
+            category="Embedding",
+        ),
+        md=report_embedding_table("md"),
+    log:
+        "logs/report_embedding/report.log",
+    benchmark:
+        "benchmarks/report_embedding/report.tsv"
+    conda:
+        "../../envs/report.yaml"
+    params:
+        datasets=DATASETS,
+    script:
+        "../scripts/report_embedding.py"
