@@ -33,7 +33,7 @@ from grnlink.io import write_table  # noqa: E402
 from grnlink.report.lift import LIFT_METRICS, lift_over_baseline  # noqa: E402
 from grnlink.report.tables import TABLE_METRICS, clean_runs, format_mean_sd, protocol_title, read_metrics  # noqa: E402
 from grnlink.report.variants import variant_roles  # noqa: E402
-from grnlink.settings import ReportSettings, TrainSettings  # noqa: E402
+from grnlink.settings import EmbedSettings, ReportSettings, TrainSettings  # noqa: E402
 from grnlink.train.run import gather_metrics  # noqa: E402
 
 METRICS = "results/tables/metrics.tsv"
@@ -87,7 +87,8 @@ def protocol_table(metrics: pd.DataFrame, protocol: str, labels: dict[str, str],
 def section_body(metrics: pd.DataFrame, config: dict, config_name: str) -> str:
     # The configured variants (the default list when the config has none), as the workflow reads them.
     variants = TrainSettings.from_config(config.get("train")).variants
-    roles = variant_roles(variants, ReportSettings.from_config(config.get("report")).labels)
+    roles = variant_roles(variants, ReportSettings.from_config(config.get("report")).labels,
+                          embedding_model=EmbedSettings.from_config(config.get("embed")).model_name())
     if roles.degree is None:
         raise SystemExit(f"{config_name}: the evaluation bench needs a variant with model: degree")
     parts = [

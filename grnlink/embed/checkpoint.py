@@ -5,7 +5,10 @@ A checkpoint directory holds `config.json` and the weights (as written by
 and `<cls>`/`<eos>` for V2) and the gene median dictionary (gene id -> non-zero median of
 the normalised expression) are pickles, by default `token_dictionary.pkl` and
 `gene_median_dictionary.pkl` inside the directory; Geneformer ships them separately, so
-both paths can be given.
+both paths can be given (the workflow's `backend: geneformer` defaults to Geneformer V1's,
+shipped in resources/geneformer/). `load_checkpoint` checks, before any extraction, that
+the directory holds weights, that the dictionaries map str -> int token ids and str ->
+positive medians, and that the token ids fit the model's vocabulary, naming the file.
 
 Gene symbols of the data map to the model's gene ids (Ensembl ids for Geneformer) through
 an optional table: a two-column TSV `symbol, gene_id` or a pickled dict such as

@@ -9,7 +9,8 @@ on V2-style rank-value sequences (`<cls> ... <eos>`). The result is saved as a c
 directory that the `geneformer` code path reads unchanged.
 
 A seeded `validation_fraction` of the cells is held out and masked once, so that every
-evaluation scores the same tokens. Training evaluates them every `eval_every` steps, stops
+evaluation scores the same tokens, each chosen token shown as `<mask>` (a kept token, as
+in the 10 % of training, could simply be copied from the input). Training evaluates them every `eval_every` steps, stops
 after `patience` evaluations without a lower held-out loss (or at `max_steps`, over which
 the learning-rate warm-up and decay are laid out) and keeps the weights of the best
 evaluation. The held-out loss and accuracy are reported against two references on the same
