@@ -12,7 +12,6 @@ benches:
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -23,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from results import update_section  # noqa: E402
 
-from grnlink.embed.checkpoint import PRETRAINING_FILE  # noqa: E402
+from grnlink.report.embedding import read_pretraining_record  # noqa: E402
 
 MODEL_DIR = "results/embed/model"
 
@@ -58,7 +57,7 @@ def main() -> None:
     rows = []
     for item in args.run:
         name, workdir = item.split("=", 1)
-        rows.append(summary_row(name, json.loads((Path(workdir) / MODEL_DIR / PRETRAINING_FILE).read_text())))
+        rows.append(summary_row(name, read_pretraining_record(Path(workdir) / MODEL_DIR)))
     body = (
         "Held-out cells are masked once, every chosen token shown as `<mask>`; loss in nats per masked token. "
         "Uniform: every gene token equally likely (ln V). Prior: the genes' frequencies among the training cells' "

@@ -10,7 +10,9 @@ import os
 from pathlib import Path
 
 import anndata as ad
+import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from grnlink.errors import InputError
 from grnlink.io import atomic_path
@@ -87,6 +89,12 @@ def save(rna: ad.AnnData, atac: ad.AnnData | None, path: str | os.PathLike[str])
             # Modalities keep their own obs/var; nothing is pulled into the global tables.
             with mudata.set_options(pull_on_update=False):
                 mudata.MuData({"rna": rna, "atac": atac}).write_h5mu(tmp, compression="gzip")
+
+
+def holds_counts(x: np.ndarray | sp.spmatrix) -> bool:
+    """Whether a matrix holds raw counts (non-negative whole numbers)."""
+    values = x.data if sp.issparse(x) else np.asarray(x)
+    return bool(np.all(values >= 0) and np.all(np.mod(values, 1) == 0))
 
 
 def benchmark_genes(rna: ad.AnnData) -> list[str]:

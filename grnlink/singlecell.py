@@ -20,6 +20,7 @@ import scanpy as sc
 import scipy.sparse as sp
 
 from grnlink.benchmark import build_benchmark
+from grnlink.dataset import holds_counts
 from grnlink.errors import InputError
 from grnlink.io import read_table
 from grnlink.readers import (
@@ -111,12 +112,6 @@ def _read_modalities(path: Path, *, paired: bool) -> tuple[ad.AnnData, ad.AnnDat
     if not {"rna", "atac"} <= set(mdata.mod):
         raise InputError(path, f"expected modalities 'rna' and 'atac', found {sorted(mdata.mod)}")
     return mdata.mod["rna"].copy(), mdata.mod["atac"].copy()
-
-
-def holds_counts(x: np.ndarray | sp.spmatrix) -> bool:
-    """Whether a matrix holds raw counts (non-negative whole numbers)."""
-    values = x.data if sp.issparse(x) else np.asarray(x)
-    return bool(np.all(values >= 0) and np.all(np.mod(values, 1) == 0))
 
 
 def preprocess_modalities(

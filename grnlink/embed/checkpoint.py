@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from grnlink.errors import InputError
@@ -58,6 +59,11 @@ class Checkpoint:
     @property
     def pad_id(self) -> int:
         return self.token_dictionary[PAD]
+
+    def knows(self, gene_keys: Sequence[str | None]) -> np.ndarray:
+        """Per model gene id (None = unmapped), whether it has both a token and a median."""
+        return np.array([k is not None and k in self.token_dictionary and k in self.gene_medians
+                         for k in gene_keys], dtype=bool)
 
 
 def _is_integer(value: object) -> bool:

@@ -21,14 +21,13 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
-from grnlink.dataset import benchmark_genes
+from grnlink.dataset import benchmark_genes, holds_counts
 from grnlink.dataset import load as load_preprocessed
 from grnlink.embed.checkpoint import Checkpoint, load_checkpoint, load_masked_lm, model_gene_keys, read_gene_mapping
 from grnlink.embed.tokenizer import gene_columns, tokenize_cells
 from grnlink.io import write_anndata
 from grnlink.reproducibility import package_versions, seed_everything
 from grnlink.settings import ExtractionSettings
-from grnlink.singlecell import holds_counts
 
 log = logging.getLogger(__name__)
 MIN_KNOWN_SHARE = 0.9  # below it, a warning: the model sees too little of the cells
@@ -219,8 +218,7 @@ def log_inputs(inputs: EmbeddingInputs, *, mapped: bool) -> None:
 def describe_inputs(rna: ad.AnnData, model_keys: Sequence[str | None], checkpoint: Checkpoint,
                     sequences: Sequence[np.ndarray]) -> EmbeddingInputs:
     """The `EmbeddingInputs` of `rna` whose columns map to `model_keys` (None = unmapped)."""
-    tokens, medians = checkpoint.token_dictionary, checkpoint.gene_medians
-    known = np.array([k is not None and k in tokens and k in medians for k in model_keys])
+    known = checkpoint.knows(model_keys)
     benchmark = rna.var["selected"].to_numpy(dtype=bool)
     special = 2 if checkpoint.special_tokens else 0
     return EmbeddingInputs(
@@ -263,7 +261,7 @@ def gene_embeddings(
 
     genes = benchmark_genes(rna)
     keys = model_gene_keys(genes, mapping)
-    known = np.array([k is not None and k in tokens and k in medians for k in keys])
+    known = checkpoint.knows(keys)
     slot_of_token: dict[int, int] = {}
     gene_slot = np.array([slot_of_token.setdefault(tokens[k], len(slot_of_token)) if ok else -1
                           for k, ok in zip(keys, known)])

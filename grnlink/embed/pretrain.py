@@ -228,7 +228,8 @@ def _weights(model: Any) -> dict[str, torch.Tensor]:
 def _train(model: Any, training: Sequence[np.ndarray], evaluation: Sequence[MaskedBatch],
            before: Mapping[str, float], token_dictionary: Mapping[str, int], settings: PretrainSettings,
            device: torch.device) -> dict[str, Any]:
-    """Train until the held-out loss stops improving; leave the best evaluation's weights in `model`.
+    """Train until the held-out loss stops improving; leave the best evaluation's weights in `model`
+    and return, as `after`, that evaluation's scores.
 
     `before` is the untrained model's evaluation: when no step beats it, the initial weights are kept.
     """
@@ -266,7 +267,8 @@ def _train(model: Any, training: Sequence[np.ndarray], evaluation: Sequence[Mask
             if stale >= settings.patience:
                 break
     model.load_state_dict(best_weights)
-    return {"evaluations": evaluations, "best_step": best["step"], "steps_run": len(train_loss),
+    return {"evaluations": evaluations, "best_step": best["step"],
+            "after": {"loss": best["loss"], "accuracy": best["accuracy"]}, "steps_run": len(train_loss),
             "stopped_by": "patience" if stale >= settings.patience else "max_steps", "train_loss": train_loss}
 
 
@@ -279,7 +281,7 @@ def _log_summary(history: Mapping[str, Any]) -> None:
              "uniform chance: loss %.4f, accuracy %.4f; gene-frequency prior: loss %.4f, accuracy %.4f",
              before["loss"], after["loss"], before["accuracy"], after["accuracy"], history["held_out_cells"],
              history["held_out_tokens"], uniform["loss"], uniform["accuracy"], prior["loss"], prior["accuracy"])
-    margin = prior["loss"] - after["loss"]
+    margin = history["beats_frequency_prior_by"]
     if margin > 0:
         log.info("the model beats the gene-frequency prior by %.4f nats of held-out loss", margin)
     else:
@@ -304,7 +306,7 @@ def pretrain_model(sequences: Sequence[np.ndarray], token_dictionary: Mapping[st
         "training_cells": len(training), "held_out_cells": len(held_out), "held_out_tokens": len(labels),
         "uniform_chance": uniform_chance(len(token_dictionary) - FIRST_GENE),
         "frequency_prior": gene_frequency_prior(training, labels, len(token_dictionary)),
-        "before": before, "after": masked_token_scores(model, evaluation),
+        "before": before,
         "seconds": round(time.perf_counter() - started, 2), **run,
     }
     history["beats_frequency_prior_by"] = history["frequency_prior"]["loss"] - history["after"]["loss"]

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import anndata as ad
 import pandas as pd
@@ -59,12 +60,17 @@ def embedding_inputs_table(paths: Sequence[str | os.PathLike[str]], datasets: Se
     return table, warnings
 
 
-def pretraining_table(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Held-out masked-token loss and accuracy of the self-pretrained model before and after
-    its pretraining, beside uniform chance and the gene-frequency prior (`pretraining.json`)."""
-    if not os.path.exists(path):
+def read_pretraining_record(model_dir: str | os.PathLike[str]) -> dict:
+    """A self-pretrained checkpoint's record (`PRETRAINING_FILE`): settings, sizes and history."""
+    path = Path(model_dir) / PRETRAINING_FILE
+    if not path.exists():
         raise InputError(path, "file not found")
-    history = json.loads(Path(path).read_text())["history"]
+    return json.loads(path.read_text())
+
+
+def pretraining_table(history: Mapping[str, Any]) -> pd.DataFrame:
+    """Held-out masked-token loss and accuracy of the self-pretrained model before and after
+    its pretraining, beside uniform chance and the gene-frequency prior."""
     rows = {"before pretraining": history["before"], "after pretraining": history["after"],
             "uniform chance": history["uniform_chance"], "gene-frequency prior": history["frequency_prior"]}
     table = pd.DataFrame({name: {"held-out loss (nats)": f"{row['loss']:.3f}",
@@ -73,8 +79,7 @@ def pretraining_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     return table
 
 
-def pretraining_note(path: str | os.PathLike[str]) -> str:
-    history = json.loads(Path(path).read_text())["history"]
+def pretraining_note(history: Mapping[str, Any]) -> str:
     margin = history["beats_frequency_prior_by"]
     verdict = (f"beats the gene-frequency prior by {margin:.3f} nats" if margin > 0 else
                f"does NOT beat the gene-frequency prior ({-margin:.3f} nats above it)")
@@ -97,8 +102,8 @@ def write_embedding_report(
         note += "\n\nWarnings:\n\n" + "\n".join(f"- {w}" for w in warnings)
     text = markdown_table(table, note)
     if model_dir is not None:
-        record = Path(model_dir) / PRETRAINING_FILE
-        text += "\n" + markdown_table(pretraining_table(record), pretraining_note(record))
+        history = read_pretraining_record(model_dir)["history"]
+        text += "\n" + markdown_table(pretraining_table(history), pretraining_note(history))
     write_table(table, tsv, index=True)
     with atomic_path(markdown) as tmp:
         Path(tmp).write_text(text)
