@@ -117,6 +117,8 @@ class SimulationParams:
     specific_edges_per_cell_type: float
     decoy_motif_hits: float
     motif_recall: float
+    distal_enhancer_share: float
+    promoter_decoys_per_gene: int
     cell_noise: float
     intrinsic_noise: float
     umis_per_cell: float
@@ -129,15 +131,20 @@ class SimulationParams:
             raise ValueError("need at least one cell type and two cells per cell type")
         if not 2 <= self.n_tfs < self.n_genes:
             raise ValueError("need 2 <= n_tfs < n_genes")
-        if self.proximal_peaks_per_gene < self.n_cell_types + 2:
-            needed = math.ceil((self.n_cell_types + 2) * self.n_genes / PROXIMAL_PEAK_SHARE)
+        # Worst case: a gene's regulators act through one shared and one enhancer per cell type.
+        per_gene = self.n_cell_types + 1 + self.promoter_decoys_per_gene
+        if self.peaks_per_gene < per_gene:
+            needed = math.ceil(per_gene * self.n_genes / PROXIMAL_PEAK_SHARE)
             raise ValueError(
-                f"n_peaks={self.n_peaks} is too small: every gene needs at least n_cell_types + 2 "
-                f"= {self.n_cell_types + 2} nearby peaks, i.e. n_peaks >= {needed}"
+                f"n_peaks={self.n_peaks} is too small: {PROXIMAL_PEAK_SHARE:.0%} of the peaks belong to "
+                f"the n_genes={self.n_genes} genes and every gene needs n_cell_types + 1 + "
+                f"promoter_decoys_per_gene = {per_gene} (its enhancers and promoter decoys), "
+                f"i.e. n_peaks >= {needed}"
             )
 
     @property
-    def proximal_peaks_per_gene(self) -> int:
+    def peaks_per_gene(self) -> int:
+        """A gene's own peaks: its enhancers (near its TSS or distal), promoter decoys, other nearby peaks."""
         return int(self.n_peaks * PROXIMAL_PEAK_SHARE) // self.n_genes
 
 
@@ -192,6 +199,8 @@ class SimulatedDataset(PreprocessingKeys, Section):
     specific_edges_per_cell_type: float = 0.25
     decoy_motif_hits: float = 6.0
     motif_recall: float = 0.8
+    distal_enhancer_share: float = 0.3
+    promoter_decoys_per_gene: int = 1
     cell_noise: float = 0.8
     intrinsic_noise: float = 0.3
     umis_per_cell: float = 1500.0
@@ -373,6 +382,7 @@ class CellTypeGrnSettings:
     cells_per_metacell: int
     link_correlation_scope: str
     min_accessibility: float
+    link_pvalue: float
     atac_weight: float
 
     def __post_init__(self) -> None:
@@ -411,6 +421,7 @@ class GrnSettings(Section):
     cells_per_metacell: int = 10
     link_correlation_scope: str = "dataset"
     min_accessibility: float = 0.1
+    link_pvalue: float = 0.05
     atac_weight: float = 0.5
     regulon_top_tfs: int = 5
     regulon_min_correlation: float = 0.03
@@ -432,7 +443,7 @@ class GrnSettings(Section):
         return CellTypeGrnSettings(
             seed=self.seed, boosting=self.boosting(), peak_window=self.peak_window,
             cells_per_metacell=self.cells_per_metacell, link_correlation_scope=self.link_correlation_scope,
-            min_accessibility=self.min_accessibility, atac_weight=self.atac_weight,
+            min_accessibility=self.min_accessibility, link_pvalue=self.link_pvalue, atac_weight=self.atac_weight,
         )
 
     def cell_specific(self) -> CellSpecificGrnSettings:
@@ -544,8 +555,12 @@ class EmbedSettings(Section):
 
 
 # ---- train -----------------------------------------------------------------------------
-GRAPH_MODELS = ("scregnet", "genelink")
-SUPERVISED_MODELS = (*GRAPH_MODELS, "degree")
+GRAPH_MODELS = ("scregnet", "genelink", "grnlink")
+SUPERVISED_MODELS = (*GRAPH_MODELS, "degree", "evidence_lr")
+# Models that read the grn stage's pair-evidence table (grnlink.grn.evidence), and the
+# evidence groups a variant may use (their columns: grnlink.grn.evidence.EVIDENCE_GROUPS).
+EVIDENCE_MODELS = ("grnlink", "evidence_lr")
+EVIDENCE_GROUP_NAMES = ("atac", "grnboost2", "coexpression", "cell_specific")
 UNSUPERVISED_MODELS = ("pearson", "grnboost2")
 PERTURBATIONS = ("none", "coexpression", "prior")
 ENCODERS = ("gcn", "sage", "gat", "none")
@@ -554,8 +569,11 @@ EMBEDDINGS = (True, False, "pca")
 OPTIMIZER_NAMES = ("adam", "rmsprop", "sgd")
 MODEL_LABELS = {
     "scregnet": "scRegNet", "genelink": "GENELink", "pearson": "|Pearson|", "grnboost2": "GRNBoost2",
-    "degree": "Degree baseline (label-only)",
+    "degree": "Degree baseline (label-only)", "grnlink": "grnlink (degree + GRN evidence + GNN)",
+    "evidence_lr": "Evidence LR (degree + GRN evidence)",
 }
+EVIDENCE_LABELS = {"atac": "ATAC", "grnboost2": "GRNBoost2", "coexpression": "co-expression",
+                   "cell_specific": "cell-specific GRNs"}
 ENCODER_LABELS = {"gcn": "GCN", "sage": "GraphSAGE", "gat": "GAT"}
 PERTURBATION_LABELS = {"coexpression": "co-expression edges", "prior": "GRN-prior edges"}
 FUSION_LABELS = {"cross_attention": "cross-attention fusion"}
@@ -576,6 +594,7 @@ class Variant(Section):
     fusion: str = "concat"
     classifier_layers: int = 0
     pair_coexpression: bool = False
+    evidence: tuple[str, ...] = EVIDENCE_GROUP_NAMES
 
     def __post_init__(self) -> None:
         if self.model not in SUPERVISED_MODELS + UNSUPERVISED_MODELS:
@@ -594,11 +613,17 @@ class Variant(Section):
             raise ValueError(f"variant {self.name}: cross-attention fusion needs the GNN and the embedding")
         if self.model != "scregnet" and (self.classifier_layers or self.pair_coexpression):
             raise ValueError(f"variant {self.name}: classifier_layers and pair_coexpression are scRegNet keys")
+        unknown = sorted(set(self.evidence) - set(EVIDENCE_GROUP_NAMES))
+        if unknown:
+            raise ValueError(f"variant {self.name}: unknown evidence group(s) {unknown}; "
+                             f"choose from {list(EVIDENCE_GROUP_NAMES)}")
+        if self.model == "grnlink" and self.encoder == "none" and not self.embedding:
+            raise ValueError(f"variant {self.name}: grnlink needs the GNN, the embedding or both")
 
     @property
     def uses_embedding(self) -> bool:
         """Reads a gene embedding: the foundation model's or its PCA control (`embedding_kind`)."""
-        return self.model == "scregnet" and self.embedding is not False
+        return self.model in ("scregnet", "grnlink") and self.embedding is not False
 
     @property
     def embedding_kind(self) -> str | None:
@@ -613,6 +638,23 @@ class Variant(Section):
         return self.model in UNSUPERVISED_MODELS
 
     @property
+    def uses_pair_evidence(self) -> bool:
+        """Reads the grn stage's pair-evidence table: as pair features (grnlink, evidence_lr)
+        or for the inferred GRN graph (grnlink's GNN, any cross-attention fusion)."""
+        return self.model in EVIDENCE_MODELS or self.uses_grn_graph
+
+    @property
+    def uses_grn_graph(self) -> bool:
+        """Its network reads the inferred GRN as a graph: grnlink's GNN relation and the
+        cross-attention fusion's neighbourhood."""
+        return self.model == "grnlink" or (self.model == "scregnet" and self.fusion == "cross_attention")
+
+    @property
+    def evidence_groups(self) -> tuple[str, ...]:
+        """The evidence groups it uses as pair features (none outside EVIDENCE_MODELS)."""
+        return self.evidence if self.model in EVIDENCE_MODELS else ()
+
+    @property
     def uses_prior_tables(self) -> bool:
         """Reads the grn stage's cell-type GRN tables (prior edges of the training graph)."""
         return self.model == "scregnet" and self.perturbation == "prior"
@@ -622,7 +664,10 @@ class Variant(Section):
         """A reader's name, built from the fields that differ from scRegNet as published
         (other models, the baselines among them, are named by the model alone)."""
         label = MODEL_LABELS[self.model]
-        if self.model != "scregnet":
+        missing = [EVIDENCE_LABELS[g] for g in EVIDENCE_GROUP_NAMES if g not in self.evidence_groups]
+        if self.model in EVIDENCE_MODELS and missing:
+            label += " w/o " + ", ".join(missing) + " evidence"
+        if self.model not in ("scregnet", "grnlink"):
             return label
         if self.encoder == "none":
             label += " w/o GNN"
@@ -693,8 +738,9 @@ class FitOptions:
 
 
 @dataclass(frozen=True)
-class ScRegNetSettings:
-    """scRegNet's sizes (grnlink.train.build)."""
+class NetworkSizes:
+    """Sizes of the scRegNet and grnlink networks (grnlink.train.build); `grn_edge_ratio`:
+    inferred GRN edges of their GRN graph per undirected training edge (0: no GRN graph)."""
 
     hidden: int
     gnn_layers: int
@@ -705,6 +751,7 @@ class ScRegNetSettings:
     attention_width: int
     attention_heads: int
     attention_dropout: float
+    grn_edge_ratio: float
 
 
 @dataclass(frozen=True)
@@ -714,7 +761,7 @@ class VariantRun:
     levels when the variant or its protocol has no label-noise runs)."""
 
     variant: Variant
-    model: ScRegNetSettings | None
+    model: NetworkSizes | None
     fit: FitOptions | None
     noise_levels: tuple[float, ...]
     noise_replicates: int
@@ -746,6 +793,7 @@ class TrainSettings(Section):
     attention_width: int = 128
     attention_heads: int = 4
     attention_dropout: float = 0.1
+    grn_edge_ratio: float = 1.0
     genelink_lr: float = 3e-3
     genelink_lr_decay: float = 0.99
     genelink_epochs: int = 20
@@ -785,8 +833,9 @@ class TrainSettings(Section):
                           weight_decay=0.0, batch_size=self.genelink_batch_size, lr_decay=self.genelink_lr_decay,
                           edge_holdout=self.edge_holdout)
 
-    def scregnet(self) -> ScRegNetSettings:
-        return ScRegNetSettings(**{f.name: getattr(self, f.name) for f in fields(ScRegNetSettings)})
+    def network_sizes(self, variant: Variant) -> NetworkSizes:
+        sizes = {f.name: getattr(self, f.name) for f in fields(NetworkSizes)}
+        return NetworkSizes(**{**sizes, "grn_edge_ratio": self.grn_edge_ratio if variant.uses_grn_graph else 0.0})
 
     def variant_run(self, name: str, *, protocol: str) -> VariantRun:
         """The settings a training job of variant `name` on a split of `protocol` reads."""
@@ -794,8 +843,9 @@ class TrainSettings(Section):
         noise_on = variant.has_noise_runs and protocol in self.noise_protocols and self.noise_replicates > 0
         return VariantRun(
             variant=variant,
-            model=self.scregnet() if variant.model == "scregnet" else None,
-            fit={"scregnet": self.fit_options(), "genelink": self.genelink_fit_options()}.get(variant.model),
+            model=self.network_sizes(variant) if variant.model in ("scregnet", "grnlink") else None,
+            fit={"scregnet": self.fit_options(), "grnlink": self.fit_options(),
+                 "genelink": self.genelink_fit_options()}.get(variant.model),
             noise_levels=self.noise_levels if noise_on else (),
             noise_replicates=self.noise_replicates if noise_on else 0,
             top_new_edges=self.top_new_edges,

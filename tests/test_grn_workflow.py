@@ -10,6 +10,7 @@ import yaml
 from conftest import ROOT, run_snakemake
 
 from grnlink import dataset
+from grnlink.grn.evidence import EVIDENCE_GROUPS, evidence_columns, read_pair_evidence
 
 @pytest.mark.slow
 def test_tiny_run_has_the_grn_outputs(finished_tiny_run):
@@ -31,6 +32,9 @@ def test_tiny_run_has_the_grn_outputs(finished_tiny_run):
     evaluation = pd.read_csv(results / "grn" / "evaluation.tsv", sep="\t")
     assert {"split", "cell_type"} <= set(evaluation["scope"])
     assert {"pearson", "grnboost2", "atac_supported"} <= set(evaluation["network"])
+    evidence = read_pair_evidence(results / "grn" / "pair_evidence.tsv")
+    assert list(zip(evidence["TF"], evidence["Target"])) == [(tf, g) for tf in tfs for g in genes if g != tf]
+    assert list(evidence.columns[2:]) == list(evidence_columns(EVIDENCE_GROUPS))  # paired: every group
 
 
 def tiny_config_with(tmp_path, grn: dict):

@@ -10,7 +10,8 @@ from PIL import Image
 from grnlink.report import figures
 from grnlink.report.curves import candidate_pairs, celltype_truth, pr_curve
 from grnlink.report.grn_results import (
-    NETWORK_LABELS, SCOPE_TITLES, cell_types_without_atac_triplets, celltype_pr_curves, read_grn_evaluations,
+    LINK_PRECISION_COLUMNS, NETWORK_LABELS, SCOPE_TITLES, cell_types_without_atac_triplets, celltype_pr_curves,
+    link_bin_labels, link_precision_of_datasets, read_grn_evaluations, write_link_precision,
 )
 from grnlink.report.lift import LIFT_COLUMNS, lift_over_baseline, paired_differences
 from grnlink.report.variants import variant_roles
@@ -285,5 +286,53 @@ def test_the_grn_figure_names_the_cell_types_where_atac_gave_no_triplet():
         auroc=0.6, auprc=0.2)
     assert cell_types_without_atac_triplets(evaluation) == ["d/CT1"]
     figure = figures.grn_evaluation_figure(evaluation, NETWORK_LABELS, SCOPE_TITLES, ["d/CT1"])
-    assert "no TF -> peak -> gene triplet for d/CT1" in figure._supxlabel.get_text()
+    assert "no TF -> peak -> gene triplet with a positive significant link for d/CT1" in figure._supxlabel.get_text()
     assert cell_types_without_atac_triplets(evaluation.drop(columns="atac_edges")) == []
+
+
+def test_link_precision_counts_each_bin_against_the_cell_types_truth(tmp_path):
+    write_preprocessed(tmp_path / "p.h5mu")
+    grns = {
+        "CT1": [("TF0", "G0", 0.5, 0.5), ("TF2", "G2", 0.0, 0.15), ("TF3", "G11", 0.0, 0.15),
+                ("TF3", "G12", 0.0, -0.5), ("TF3", "G13", 0.0, np.nan)],  # the last has no triplet
+        "CT2": [("TF3", "G6", 0.5, 0.5), ("TF0", "G0", 0.0, -0.1), ("TF2", "G2", 0.0, 0.3)],  # TF2 -> G2: CT1 only
+    }
+    for cell_type, rows in grns.items():
+        table = pd.DataFrame(rows, columns=["TF", "target", "atac_support", "link_correlation"])
+        write_table(table.assign(importance=1.0, score=0.5), tmp_path / f"{cell_type}.tsv")
+    table = link_precision_of_datasets({"d": ["CT1", "CT2"]}, [tmp_path / "p.h5mu"],
+                                       [tmp_path / "CT1.tsv", tmp_path / "CT2.tsv"])
+    assert list(table.columns) == LINK_PRECISION_COLUMNS
+    rows = table.set_index(["cell_type", "link_correlation"])
+    assert rows.loc[("CT1", "[-1, -0.2]"), ["n_edges", "n_true"]].tolist() == [1, 0]
+    assert rows.loc[("CT1", "(0.1, 0.2]"), ["n_edges", "n_true", "n_supported"]].tolist() == [2, 1, 0]
+    assert rows.loc[("CT1", "(0.4, 1]"), ["precision", "share_supported"]].tolist() == [1.0, 1.0]
+    assert np.isnan(rows.loc[("CT1", "(0, 0.1]"), "precision"])  # an empty bin
+    assert rows.loc[("CT2", "(0.2, 0.4]"), ["n_edges", "n_true"]].tolist() == [1, 0]
+    assert rows.loc[("all", "(0.4, 1]"), ["n_edges", "n_true"]].tolist() == [2, 2]
+    assert rows.loc[("all", "(-0.2, 0]"), "precision"] == 1.0
+    n_candidates = len(TFS) * (len(GENES) - 1)
+    assert rows.loc[("CT1", "(0.4, 1]"), "candidate_precision"] == pytest.approx(7 / n_candidates)
+    assert rows.loc[("all", "(0.4, 1]"), "candidate_precision"] == pytest.approx(14 / (2 * n_candidates))
+    write_link_precision(table, tsv=tmp_path / "t.tsv", markdown=tmp_path / "t.md")
+    assert "| d | CT1 | (0.1, 0.2] | 2 | 1 | 0 | 0.5 | 0.0 |" in (tmp_path / "t.md").read_text()
+
+
+def test_grn_evaluation_figure_adds_the_link_precision_of_paired_data(tmp_path):
+    write_preprocessed(tmp_path / "p.h5mu")
+    paths = []
+    for k, cell_type in enumerate(CELL_TYPES):
+        paths.append(tmp_path / f"{cell_type}.tsv")
+        write_table(celltype_grn(cell_type, synthetic_network(), good=True, seed=k), paths[-1])
+    link = link_precision_of_datasets({"demo": CELL_TYPES}, [tmp_path / "p.h5mu"], paths)
+    write_table(synthetic_evaluation("demo"), tmp_path / "demo.tsv")
+    evaluation = read_grn_evaluations([tmp_path / "demo.tsv"], ["demo"])
+    fig = figures.grn_evaluation_figure(evaluation, NETWORK_LABELS, SCOPE_TITLES, link_precision=link)
+    assert len(fig.axes) == 5  # (splits, cell types) x (AUROC, AUPRC) + the link-precision panel
+    panel = fig.axes[-1]
+    assert panel.get_title().startswith("demo: ATAC edges by link correlation")
+    assert [t.get_text() for t in panel.get_xticklabels()] == link_bin_labels()
+    figures.save_figure(fig, tmp_path / "g.png", tmp_path / "g.svg")
+    assert_readable_figure(tmp_path / "g.png", tmp_path / "g.svg")
+    rna_only = figures.grn_evaluation_figure(evaluation, NETWORK_LABELS, SCOPE_TITLES, link_precision=link.iloc[:0])
+    assert len(rna_only.axes) == 4

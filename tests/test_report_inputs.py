@@ -116,8 +116,10 @@ def celltype_grn(cell_type: str, network: pd.DataFrame, good: bool, seed: int = 
     score = rng.random(len(edges))
     if good:
         score[: len(truth)] += 1.0
+    link = np.where(np.arange(len(edges)) % 3 == 2, np.nan, 0.5 * score - 0.3)  # a third without triplet
     return pd.DataFrame({"TF": edges["Gene1"], "target": edges["Gene2"], "importance": rng.random(len(edges)),
-                         "atac_support": rng.random(len(edges)), "peaks": "", "correlation": 0.5, "score": score})
+                         "atac_support": rng.random(len(edges)), "peaks": "", "link_correlation": link,
+                         "correlation": 0.5, "score": score})
 
 
 def baseline_scores(seed: int = 0) -> pd.DataFrame:

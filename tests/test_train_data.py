@@ -79,7 +79,7 @@ def test_positive_graph_is_undirected_without_self_loops():
     assert graphs.n_undirected_edges(graph) == 3
 
 
-def test_coexpression_edges_add_the_most_correlated_new_pairs():
+def test_coexpression_pool_holds_the_most_correlated_new_pairs():
     rng = np.random.default_rng(0)
     base = rng.normal(size=(2, 50))
     features = np.vstack([
@@ -90,10 +90,19 @@ def test_coexpression_edges_add_the_most_correlated_new_pairs():
         rng.normal(size=50),
     ])
     existing = graphs.undirected_graph(np.array([0]), np.array([2]), 6)
-    added = graphs.coexpression_edges(features, existing, n_edges=2)
-    assert graphs.n_undirected_edges(added) == 2
-    assert (1, 3) in _edge_set(added)
-    assert (0, 2) not in _edge_set(added)
+    pool = graphs.coexpression_pool(features, existing, n_pairs=2)
+    assert pool.shape == (2, 2) and (pool[0] < pool[1]).all()  # one direction, smaller index first
+    assert (1, 3) in _edge_set(pool)
+    assert (0, 2) not in _edge_set(pool)
+
+
+def test_inferred_grn_edges_are_the_strongest_pairs_undirected():
+    strength = np.zeros((5, 5))
+    strength[0, 1], strength[1, 0], strength[0, 3], strength[1, 4], strength[0, 2] = 0.9, 0.2, 0.5, 0.4, 0.0
+    edges = graphs.inferred_grn_edges(strength, n_edges=2)
+    assert _edge_set(edges) == {(0, 1), (1, 0), (0, 3), (3, 0)}
+    # only positive strengths are edges, each pair once
+    assert graphs.n_undirected_edges(graphs.inferred_grn_edges(strength, n_edges=10)) == 3
 
 
 def test_prior_edges_keep_the_most_important_benchmark_edges():

@@ -10,7 +10,7 @@ from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from grnlink.settings import FitOptions, TrainSettings
 from grnlink.train.build import build_model
-from grnlink.train.fit import GraphInputs, LabelledPairs, fit, hold_out_edges, predict
+from grnlink.train.fit import EdgeSwap, GraphInputs, LabelledPairs, epoch_view, fit, hold_out_edges, predict
 from grnlink.train.graphs import undirected_graph
 from grnlink.train.metrics import auroc
 from grnlink.train.models import GENELink
@@ -53,6 +53,46 @@ def test_hold_out_is_reproducible_for_a_seed_and_empty_at_zero():
     assert torch.equal(first[1].tf, again[1].tf)
     view, supervised = hold_out_edges(inputs, pairs, 0.0, torch.Generator().manual_seed(5))
     assert torch.equal(view.edge_index, inputs.edge_index) and int(supervised.label.sum()) == 0
+
+
+def _swap_inputs(fraction=0.5):
+    """A 12-edge ring over 12 genes and a pool of 12 chords (one direction each)."""
+    ring = undirected_graph(np.arange(12), (np.arange(12) + 1) % 12, 12)
+    pool = torch.tensor([[i for i in range(6)] * 2, [i + 6 for i in range(6)] + [(i + 3) % 12 for i in range(6)]])
+    pool = torch.stack([pool.min(0).values, pool.max(0).values])
+    return GraphInputs(torch.zeros(12, 2), ring, None, swap=EdgeSwap(pool, fraction))
+
+
+def _one_epoch_graph(inputs, generator):
+    pairs = LabelledPairs(torch.tensor([0]), torch.tensor([5]), torch.tensor([0.0]))
+    return epoch_view(inputs, pairs, 0.0, generator)[0].edge_index
+
+
+def test_edge_swap_draws_other_edges_each_epoch_and_the_same_for_a_seed():
+    inputs = _swap_inputs()
+    ring, pool = _edges(inputs.edge_index), {tuple(p) for p in inputs.swap.pool.t().tolist()}
+    generator = torch.Generator().manual_seed(7)
+    first, second = _one_epoch_graph(inputs, generator), _one_epoch_graph(inputs, generator)
+    for graph in (first, second):
+        edges = _edges(graph)
+        assert len(edges) == 24 and edges == {(b, a) for a, b in edges}  # same size, undirected
+        swapped_in = {e for e in edges if e[0] < e[1]} - ring
+        assert len(swapped_in) == 6 and swapped_in <= pool  # half the edges, from the pool
+    assert _edges(first) != _edges(second)
+    again = torch.Generator().manual_seed(7)
+    assert torch.equal(_one_epoch_graph(inputs, again), first)
+    assert torch.equal(_one_epoch_graph(inputs, again), second)
+
+
+def test_the_trainer_adds_each_pairs_offset_to_the_model_logit():
+    inputs, pairs = _training_data()
+    model = torch.nn.Module()
+    model.forward = lambda x, edge_index, embedding, tf, target: tf.float()  # noqa: E731 - a known logit
+    offset = torch.arange(8, dtype=torch.float32) / 10
+    with_offset = LabelledPairs(pairs.tf, pairs.target, pairs.label, offset)
+    index = torch.tensor([1, 4])
+    assert torch.allclose(with_offset.logits(model, inputs, index), pairs.tf[index].float() + offset[index])
+    assert torch.allclose(with_offset.subset(index).offset, offset[index])
 
 
 def _toy_problem(n_genes=120, n_tfs=10, n_features=16, seed=0):

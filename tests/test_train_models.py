@@ -13,6 +13,7 @@ from grnlink.train.build import build_model
 from grnlink.train.models import (
     ConcatFusion,
     CrossAttentionFusion,
+    EvidencePairScorer,
     GENELink,
     GNNEncoder,
     GraphAttention,
@@ -20,6 +21,7 @@ from grnlink.train.models import (
     LinkPredictor,
     NoGraphEncoder,
     PairClassifier,
+    RelationalGNNEncoder,
     TfTargetDotProduct,
     _dropout_scale,
     adjacency_mask,
@@ -43,11 +45,19 @@ def inputs():
     return x, embedding, ring, tf, target
 
 
-def _built(variant: Variant, coexpression=None, overrides=None, **sizes) -> LinkPredictor:
-    """`variant`'s network from the builder, small (embedding EMB_DIM wide when it reads one)."""
+# The inferred GRN of the tests: a star around gene 0, both directions.
+STAR = torch.tensor([[0] * (N_GENES - 1) + list(range(1, N_GENES)), list(range(1, N_GENES)) + [0] * (N_GENES - 1)])
+N_EVIDENCE = 3
+
+
+def _built(variant: Variant, coexpression=None, overrides=None, evidence=None, **sizes) -> LinkPredictor:
+    """`variant`'s network from the builder, small (embedding EMB_DIM wide when it reads one,
+    the STAR graph as inferred GRN, random evidence unless given)."""
     run = TrainSettings(variants=(variant,), **{**SMALL, **sizes}).variant_run(variant.name, protocol="genelink")
+    if evidence is None:
+        evidence = torch.rand(N_GENES, N_GENES, N_EVIDENCE, generator=torch.Generator().manual_seed(3))
     return build_model(run, n_features=N_FEATURES, embedding_dim=EMB_DIM if variant.uses_embedding else 0,
-                       coexpression=coexpression, overrides=overrides)
+                       coexpression=coexpression, grn_edges=STAR, evidence=evidence, overrides=overrides)
 
 
 @pytest.mark.parametrize(("variant", "conv"), [
@@ -290,14 +300,28 @@ def test_genelink_is_deterministic_in_evaluation_and_drops_attention_in_training
 def test_cross_attention_with_uniform_weights_is_the_neighbourhood_mean(inputs):
     _, embedding, ring, _, _ = inputs
     torch.manual_seed(0)
-    fusion = CrossAttentionFusion(EMB_DIM, graph_dim=7, width=8, heads=2, dropout=0.0).eval()
+    fusion = CrossAttentionFusion(EMB_DIM, graph_dim=7, neighbourhood=ring, width=8, heads=2, dropout=0.0).eval()
     with torch.no_grad():  # a zero query scores every neighbour alike: uniform attention
         fusion.query.weight.zero_()
         fusion.query.bias.zero_()
     graph = torch.randn(N_GENES, 7)
     values = fusion.value(graph)
     expected = torch.stack([(values[i - 1] + values[i] + values[(i + 1) % N_GENES]) / 3 for i in range(N_GENES)])
-    assert torch.allclose(fusion.attend(embedding, graph, ring), expected, atol=1e-5)
+    assert torch.allclose(fusion.attend(embedding, graph), expected, atol=1e-5)
+
+
+def test_cross_attention_attends_over_the_inferred_grn_not_the_training_graph(inputs):
+    x, embedding, ring, tf, target = inputs
+    model = _built(Variant("cross", fusion="cross_attention")).eval()
+    assert torch.equal(model.fusion.neighbourhood, STAR)
+    # gene 5's attention reaches gene 0 (its inferred-GRN neighbour), not gene 4 or 6 (training graph)
+    graph = model.encoder(x, ring)
+    moved = graph.clone()
+    moved[4] += 10.0
+    moved[6] += 10.0
+    assert torch.allclose(model.fusion.attend(embedding, graph)[5], model.fusion.attend(embedding, moved)[5])
+    moved[0] += 10.0
+    assert not torch.allclose(model.fusion.attend(embedding, graph)[5], model.fusion.attend(embedding, moved)[5])
 
 
 def test_cross_attention_gradients_reach_embedding_projection_and_gnn(inputs):
@@ -311,9 +335,45 @@ def test_cross_attention_gradients_reach_embedding_projection_and_gnn(inputs):
 
 def test_cross_attention_needs_embedding_and_gnn():
     with pytest.raises(ValueError, match="needs both"):
-        CrossAttentionFusion(0, graph_dim=8)
+        CrossAttentionFusion(0, graph_dim=8, neighbourhood=STAR)
     with pytest.raises(ValueError, match="needs both"):
-        CrossAttentionFusion(EMB_DIM, graph_dim=NoGraphEncoder.out_dim)
+        CrossAttentionFusion(EMB_DIM, graph_dim=NoGraphEncoder.out_dim, neighbourhood=STAR)
+
+
+def test_grnlink_reads_the_training_graph_and_the_inferred_grn_as_two_edge_types(inputs):
+    x, embedding, ring, tf, target = inputs
+    model = _built(Variant("grnlink", model="grnlink")).eval()
+    assert isinstance(model.encoder, RelationalGNNEncoder) and isinstance(model.scorer, EvidencePairScorer)
+    assert torch.equal(model.encoder.grn_edge_index, STAR)
+    base = model(x, ring, embedding, tf, target)
+    without_training_graph = model(x, torch.empty((2, 0), dtype=torch.long), embedding, tf, target)
+    assert not torch.allclose(base, without_training_graph)
+    model.encoder.grn_edge_index = torch.empty((2, 0), dtype=torch.long)
+    assert not torch.allclose(base, model(x, ring, embedding, tf, target))
+
+
+def test_grnlink_scorer_weighs_the_evidence_per_tf(inputs):
+    """Two TFs with the same evidence on a target get different evidence effects: the
+    score is not a TF score plus a target score plus a shared evidence term."""
+    x, embedding, ring, _, _ = inputs
+    torch.manual_seed(0)
+    evidence = torch.zeros(N_GENES, N_GENES, N_EVIDENCE)
+    model = _built(Variant("grnlink", model="grnlink"), evidence=evidence).eval()
+    tf = torch.tensor([0, 0, 1, 1])
+    target = torch.tensor([5, 6, 5, 6])
+    before = model(x, ring, embedding, tf, target)
+    model.scorer.evidence[0, 5] += 1.0
+    model.scorer.evidence[1, 5] += 1.0
+    effect = model(x, ring, embedding, tf, target) - before
+    assert effect[1] == 0 and effect[3] == 0  # other pairs untouched
+    assert not torch.isclose(effect[0], effect[2])
+
+
+def test_grnlink_builds_without_gnn_or_embedding_but_needs_one():
+    assert isinstance(_built(Variant("g", model="grnlink", encoder="none")).encoder, NoGraphEncoder)
+    assert _built(Variant("g", model="grnlink", embedding=False)).fusion.out_dim == 8
+    with pytest.raises(ValueError, match="GNN, the embedding"):
+        Variant("g", model="grnlink", encoder="none", embedding=False)
 
 
 def _pair_logits(model, x, ring, embedding, n_genes=N_GENES):

@@ -7,5 +7,6 @@
 - `regulons`: regulons (TF with its positively correlated targets) from a cell-type GRN.
 - `cell_specific`: per-cell GRNs from AUCell regulon activity and from CSN (Dai et al.).
 - `evaluate`: AUROC/AUPRC of the inferred networks against the ground truth.
+- `evidence`: the pair-evidence table: the label-free evidence on each candidate pair.
 - `stage`: the workflow jobs, file in / file out (settings: grnlink.settings).
 """

@@ -1,10 +1,12 @@
 """Chromatin accessibility evidence for TF -> gene edges: TF -> peak -> gene triplets.
 
 A peak links to a gene when it lies within `window` bp of the gene's TSS; the link is
-scored by the Pearson correlation of the peak's accessibility with the gene's expression
+scored by the Pearson correlation r of the peak's accessibility with the gene's expression
 across metacells (small groups of similar cells of one cell type, which average out the
-sparsity of single-cell counts). A TF reaches a gene through a linked peak that holds the
-TF's motif (motif hit table) and is accessible in the cell type.
+sparsity of single-cell counts), and by the one-sided p-value of r > 0 over those n
+metacells (t = r sqrt((n - 2) / (1 - r^2)), n - 2 degrees of freedom). A TF reaches a gene
+through a linked peak that holds the TF's motif (motif hit table) and is accessible in the
+cell type; the link supports the TF -> gene edge only when it is positive and significant.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from scipy import stats
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 
@@ -23,7 +26,8 @@ from grnlink.errors import InputError
 
 PEAK_PATTERN = re.compile(r"^([^:\s]+):(\d+)-(\d+)$")
 MOTIF_COLUMNS = ["TF", "peak"]
-TRIPLET_COLUMNS = ["TF", "peak", "target", "link_correlation", "accessibility"]
+TRIPLET_COLUMNS = ["TF", "peak", "target", "link_correlation", "link_pvalue", "accessibility"]
+SUPPORT_COLUMNS = ["TF", "target", "atac_support", "peaks", "link_correlation"]
 
 
 def read_motif_hits(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -125,12 +129,25 @@ def peaks_near_genes(peaks: pd.DataFrame, gene_chrom: Sequence[str], gene_tss: S
 
 def pair_correlations(x: np.ndarray, y: np.ndarray, x_index: np.ndarray, y_index: np.ndarray) -> np.ndarray:
     """Pearson r between columns `x[:, x_index[i]]` and `y[:, y_index[i]]` (0 for constant columns)."""
-    xs = _standardise(x)
-    ys = _standardise(y)
+    xs = standardise(x)
+    ys = standardise(y)
     return np.einsum("ij,ij->j", xs[:, x_index], ys[:, y_index]) / max(1, x.shape[0])
 
 
-def _standardise(a: np.ndarray) -> np.ndarray:
+def link_pvalues(r: np.ndarray, n_metacells: int) -> np.ndarray:
+    """One-sided p-value of each correlation `r` being > 0 over `n_metacells` (Student's t
+    with n - 2 degrees of freedom); 1 when there are fewer than 3 metacells."""
+    r = np.clip(np.asarray(r, dtype=np.float64), -1.0, 1.0)
+    if n_metacells < 3:
+        return np.ones_like(r)
+    df = n_metacells - 2
+    with np.errstate(divide="ignore"):
+        t = r * np.sqrt(df / (1.0 - r**2))
+    return stats.t.sf(t, df)
+
+
+def standardise(a: np.ndarray) -> np.ndarray:
+    """Columns z-scored (population sd); constant columns become 0."""
     a = np.asarray(a, dtype=np.float64)
     sd = a.std(axis=0)
     return np.where(sd > 0, (a - a.mean(axis=0)) / np.where(sd > 0, sd, 1.0), 0.0)
@@ -142,8 +159,8 @@ def triplets(
 ) -> pd.DataFrame:
     """Join peak -> gene links with TF -> peak motif hits into TF -> peak -> gene triplets.
 
-    `links` has `peak_index, gene_index, link_correlation, accessibility`; TFs outside
-    `tfs` and self loops are dropped.
+    `links` has `peak_index, gene_index, link_correlation, link_pvalue, accessibility`;
+    TFs outside `tfs` and self loops are dropped.
     """
     named = links.assign(
         peak=np.asarray(peak_names)[links["peak_index"].to_numpy()],
@@ -155,18 +172,24 @@ def triplets(
     return joined[TRIPLET_COLUMNS].sort_values(["TF", "target", "peak"]).reset_index(drop=True)
 
 
-def edge_support(triplet_table: pd.DataFrame) -> pd.DataFrame:
-    """Per TF -> target: `atac_support` in [0, 1] and the supporting `peaks` (';'-joined).
+def edge_support(triplet_table: pd.DataFrame, max_pvalue: float) -> pd.DataFrame:
+    """Per TF -> target with at least one triplet (`SUPPORT_COLUMNS`):
 
-    A triplet's support is its link correlation mapped from [-1, 1] to [0, 1]; an edge
-    takes its best triplet. Peaks are listed by decreasing link correlation.
+    - `atac_support`: the best link correlation among the triplets whose peak-gene link is
+      positive with `link_pvalue < max_pvalue`, in (0, 1]; 0 when no link is;
+    - `peaks`: the peaks of those triplets by decreasing link correlation, ';'-joined
+      (empty when none);
+    - `link_correlation`: the best link correlation among all its triplets, whatever its
+      sign or significance.
     """
     if triplet_table.empty:
-        return pd.DataFrame(columns=["TF", "target", "atac_support", "peaks"])
-    table = triplet_table.assign(support=(triplet_table["link_correlation"].clip(-1, 1) + 1) / 2)
-    table = table.sort_values(["TF", "target", "support", "peak"], ascending=[True, True, False, True])
-    grouped = table.groupby(["TF", "target"], sort=True)
-    return pd.DataFrame({
-        "atac_support": grouped["support"].max(),
-        "peaks": grouped["peak"].agg(";".join),
-    }).reset_index()
+        return pd.DataFrame(columns=SUPPORT_COLUMNS)
+    r = triplet_table["link_correlation"].clip(-1, 1)
+    significant = triplet_table[(r > 0) & (triplet_table["link_pvalue"] < max_pvalue)].assign(support=r)
+    significant = significant.sort_values(["TF", "target", "support", "peak"], ascending=[True, True, False, True])
+    by_edge = significant.groupby(["TF", "target"], sort=True)
+    best = triplet_table.groupby(["TF", "target"], sort=True)["link_correlation"].max()
+    table = pd.DataFrame({"link_correlation": best})
+    table["atac_support"] = by_edge["support"].max().reindex(table.index).fillna(0.0)
+    table["peaks"] = by_edge["peak"].agg(";".join).reindex(table.index).fillna("")
+    return table.reset_index()[SUPPORT_COLUMNS]

@@ -4,9 +4,14 @@ Edge table of one cell type, one row per TF -> target edge found by GRNBoost2 or
 ATAC triplets (benchmark TFs -> benchmark genes, no self loops):
 
 - `importance`: GRNBoost2 importance on the cell type's cells (0: not selected by the trees);
-- `atac_support`: best TF -> peak -> target triplet, the peak-gene link correlation mapped to
-  [0, 1] (0: no motif-carrying peak near the target accessible in the cell type);
-- `peaks`: the supporting peaks, ';'-joined (empty for RNA-only data);
+- `atac_support`: the best peak-gene link correlation r among the edge's TF -> peak ->
+  target triplets whose link is positive and significant (one-sided p-value over the
+  metacells below `link_pvalue`), in (0, 1]; 0 when no triplet's link is, or when there is
+  no motif-carrying peak near the target accessible in the cell type;
+- `peaks`: the supporting peaks (those significant links), ';'-joined by decreasing r
+  (empty when unsupported and for RNA-only data);
+- `link_correlation`: the best link r among all the edge's triplets, whatever its sign or
+  significance (NaN when the edge has no triplet, and for RNA-only data);
 - `correlation`: Pearson r of TF and target over the cell type's cells;
 - `score`: the ATAC-supported edge score `(1 - atac_weight) * importance percentile +
   atac_weight * atac_support` (RNA-only data: the importance percentile).
@@ -31,7 +36,7 @@ from grnlink.settings import CellTypeGrnSettings
 
 log = logging.getLogger(__name__)
 
-EDGE_COLUMNS = ["TF", "target", "importance", "atac_support", "peaks", "correlation", "score"]
+EDGE_COLUMNS = ["TF", "target", "importance", "atac_support", "peaks", "link_correlation", "correlation", "score"]
 BASELINE_COLUMNS = ["TF", "Target", "pearson", "grnboost2"]
 
 
@@ -87,8 +92,9 @@ def atac_support(
     rna: ad.AnnData, atac: ad.AnnData, mask: np.ndarray, motif_hits: pd.DataFrame, settings: CellTypeGrnSettings,
     source: str | os.PathLike[str], *, cell_type: str,
 ) -> pd.DataFrame:
-    """TF -> target ATAC support in `cell_type`, its cells `mask` (columns TF, target,
-    atac_support, peaks); a WARNING says why when there is no triplet."""
+    """TF -> target ATAC support in `cell_type`, its cells `mask` (`atac.SUPPORT_COLUMNS`:
+    TF, target, atac_support, peaks, link_correlation); a WARNING says why when no edge is
+    supported."""
     genes, tfs = benchmark_genes(rna), benchmark_tfs(rna)
     missing = [c for c in ("chrom", "tss") if c not in rna.var]
     if missing:
@@ -106,22 +112,30 @@ def atac_support(
     embedding = atac_lib.embedding_for_metacells(atac.obsm.get("X_lsi"), expression, settings.seed)
     labels = metacells_within_types(embedding[scope], rna.obs["cell_type"].astype(str).to_numpy()[scope], settings)
     meta_expression, meta_access = atac_lib.aggregate_metacells(expression[scope], counts[scope], labels)
+    n_metacells = meta_expression.shape[0]
     accessible = np.asarray((counts[mask] > 0).mean(axis=0)).ravel()
+    link_r = atac_lib.pair_correlations(
+        meta_access, meta_expression, pairs["peak_index"].to_numpy(), pairs["gene_index"].to_numpy()
+    )
     pairs = pairs.assign(
-        link_correlation=atac_lib.pair_correlations(
-            meta_access, meta_expression, pairs["peak_index"].to_numpy(), pairs["gene_index"].to_numpy()
-        ),
+        link_correlation=link_r, link_pvalue=atac_lib.link_pvalues(link_r, n_metacells),
         accessibility=accessible[pairs["peak_index"].to_numpy()],
     )
     open_pairs = pairs[pairs["accessibility"] >= settings.min_accessibility]
     table = atac_lib.triplets(open_pairs, motif_hits, list(atac.var_names), genes, tfs)
-    log.info("ATAC: %d peak-gene pairs within %d bp, %d accessible, %d TF-peak-gene triplets",
-             len(pairs), settings.peak_window, len(open_pairs), len(table))
+    passing = int(((table["link_correlation"] > 0) & (table["link_pvalue"] < settings.link_pvalue)).sum())
+    log.info("ATAC: %d peak-gene pairs within %d bp, %d accessible, %d TF-peak-gene triplets, %d of them with a "
+             "positive link at p < %g over %d metacells", len(pairs), settings.peak_window, len(open_pairs),
+             len(table), passing, settings.link_pvalue, n_metacells)
     if table.empty:
         reason = no_triplet_reason(motif_hits, tfs, pairs, open_pairs, settings)
         log.warning("%s: ATAC contributes no TF -> peak -> gene triplet (%s): the edge scores are the GRNBoost2 "
                     "importance alone", cell_type, reason)
-    return atac_lib.edge_support(table)
+    elif passing == 0:
+        log.warning("%s: ATAC supports no edge: none of the %d TF -> peak -> gene triplets has a positive peak-gene "
+                    "link with p < grn.link_pvalue (%g) over %d metacells: the edge scores are the GRNBoost2 "
+                    "importance alone", cell_type, len(table), settings.link_pvalue, n_metacells)
+    return atac_lib.edge_support(table, settings.link_pvalue)
 
 
 def no_triplet_reason(
@@ -157,12 +171,13 @@ def metacells_within_types(embedding: np.ndarray, cell_types: np.ndarray, settin
 def edge_table(
     links: pd.DataFrame, support: pd.DataFrame | None, expression: np.ndarray, genes: list[str], atac_weight: float
 ) -> pd.DataFrame:
-    """Join GRNBoost2 links with ATAC support; add correlation and the combined score."""
+    """Join GRNBoost2 links with the ATAC support (every edge with a triplet, supported or
+    not); add correlation and the combined score."""
     table = links[["TF", "target", "importance"]]
     if support is not None and len(support):
         table = table.merge(support, on=["TF", "target"], how="outer")
-    table = table.reindex(columns=["TF", "target", "importance", "atac_support", "peaks"])
-    table = table.fillna({"importance": 0.0, "atac_support": 0.0, "peaks": ""})
+    table = table.reindex(columns=["TF", "target", "importance", "atac_support", "peaks", "link_correlation"])
+    table = table.fillna({"importance": 0.0, "atac_support": 0.0, "peaks": ""}).astype({"link_correlation": float})
     index = {g: i for i, g in enumerate(genes)}
     tf_idx = table["TF"].map(index).to_numpy(np.int64)
     target_idx = table["target"].map(index).to_numpy(np.int64)
@@ -181,10 +196,12 @@ def atac_supported_edges(table: pd.DataFrame) -> set[tuple[str, str]]:
 
 
 def read_edge_table(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """A cell-type edge table (`EDGE_COLUMNS`); empty `peaks` stay empty strings, an empty
+    `link_correlation` is NaN."""
     from grnlink.io import read_table
 
-    table = read_table(path, required=EDGE_COLUMNS, keep_default_na=False, dtype={"peaks": str})
-    return table
+    return read_table(path, required=EDGE_COLUMNS, keep_default_na=False, na_values={"link_correlation": [""]},
+                      dtype={"peaks": str})
 
 
 def baseline_scores(rna: ad.AnnData, celltype_tables: dict[str, pd.DataFrame]) -> pd.DataFrame:

@@ -65,9 +65,11 @@ def evaluate_splits(networks: dict[str, pd.DataFrame], splits: dict[int, pd.Data
     return pd.DataFrame(rows, columns=EVALUATION_COLUMNS)
 
 
-def cell_specific_shares(cell_specific: ad.AnnData) -> dict[str, pd.DataFrame]:
-    """Per cell type, `TF, target, share`: the share of its cells whose AUCell GRN holds the edge."""
-    layer = sp.csr_matrix(cell_specific.layers["aucell"])
+def cell_specific_shares(cell_specific: ad.AnnData, layer_name: str = "aucell") -> dict[str, pd.DataFrame]:
+    """Per cell type, `TF, target, share`: the share of its cells whose GRN of the layer
+    `layer_name` (`aucell`, `csn`) holds the edge (has an entry for it)."""
+    layer = sp.csr_matrix(cell_specific.layers[layer_name], dtype=np.float32, copy=True)
+    layer.data[:] = 1.0
     cell_types = cell_specific.obs["cell_type"].astype(str).to_numpy()
     shares = {}
     for cell_type in np.unique(cell_types):

@@ -15,6 +15,7 @@ from grnlink.grn import atac as atac_lib
 from grnlink.grn.cell_specific import cell_specific_grns
 from grnlink.grn.celltype import atac_supported_edges, baseline_scores, celltype_grn, read_edge_table
 from grnlink.grn.evaluate import cell_specific_shares, evaluate_cell_types, evaluate_splits, network_scores
+from grnlink.grn.evidence import pair_evidence
 from grnlink.errors import InputError
 from grnlink.io import read_table, write_anndata, write_table
 from grnlink.reproducibility import package_versions, seed_everything
@@ -46,6 +47,20 @@ def read_celltype_tables(paths: Mapping[str, PathLike]) -> dict[str, pd.DataFram
 def run_baseline_scores(*, preprocessed: PathLike, celltype_paths: Mapping[str, PathLike], output: PathLike) -> None:
     rna, _ = dataset.load(preprocessed)
     write_table(baseline_scores(rna, read_celltype_tables(celltype_paths)), output)
+
+
+def run_pair_evidence(
+    *, preprocessed: PathLike, celltype_paths: Mapping[str, PathLike], cell_specific: PathLike, output: PathLike,
+) -> None:
+    """Write the pair-evidence table (grnlink.grn.evidence); log, per column, the share of
+    pairs with a nonzero value."""
+    rna, atac = dataset.load(preprocessed)
+    table = pair_evidence(rna, read_celltype_tables(celltype_paths), ad.read_h5ad(cell_specific),
+                          paired=atac is not None)
+    log.info("pair evidence: %d candidate pairs, %d evidence columns", len(table), table.shape[1] - 2)
+    for column in table.columns[2:]:
+        log.info("  %s: nonzero in %.1f %% of the pairs", column, 100 * float((table[column] != 0).mean()))
+    write_table(table, output)
 
 
 def run_cell_specific(

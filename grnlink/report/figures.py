@@ -25,7 +25,7 @@ from matplotlib.patches import Patch
 
 from grnlink.io import atomic_path
 from grnlink.report.curves import PRCurve
-from grnlink.report.lift import LIFT_METRICS, paired_differences
+from grnlink.report.lift import LIFT_METRICS, lift_over_baseline, paired_differences
 from grnlink.report.tables import TEST_METRICS, clean_runs, display_label, protocol_runs, protocol_title
 
 PALETTE = ("#1b6ca8", "#e07b39", "#3a9d5d", "#c23b3b", "#8560a8", "#8c6d31", "#d46fb0", "#6b6b6b", "#b5b82e", "#2bb3c0")
@@ -61,14 +61,19 @@ def _figure_legend(fig: Figure, handles: Sequence[Artist], title: str) -> None:
     fig.legend(handles=list(handles), loc="outside lower center", ncols=min(len(handles), 4), fontsize=9, title=title)
 
 
-def _bar_panels(n_groups: int, n_datasets: int) -> tuple[Figure, np.ndarray]:
-    """Axes `[group, metric]` for bar charts over datasets: AUROC and AUPRC side by side
-    for a few datasets, stacked (one wide panel per metric) for many."""
+def _bar_panel_layout(n_groups: int, n_datasets: int) -> tuple[tuple[float, float], int, int]:
+    """Figure size (inches) and rows x columns of bar panels over datasets: AUROC and AUPRC
+    side by side for a few datasets, stacked (one wide panel per metric) for many."""
     if n_datasets <= 3:
-        fig = Figure(figsize=(max(11.0, 4.0 + 2.6 * n_datasets), 3.9 * n_groups + 0.9), layout="constrained")
-        return fig, fig.subplots(n_groups, 2, squeeze=False)
-    fig = Figure(figsize=(min(24.0, 3.0 + 1.4 * n_datasets), 3.6 * 2 * n_groups + 0.9), layout="constrained")
-    return fig, fig.subplots(2 * n_groups, 1, squeeze=False).reshape(n_groups, 2)
+        return (max(11.0, 4.0 + 2.6 * n_datasets), 3.9 * n_groups + 0.9), n_groups, 2
+    return (min(24.0, 3.0 + 1.4 * n_datasets), 3.6 * 2 * n_groups + 0.9), 2 * n_groups, 1
+
+
+def _bar_panels(n_groups: int, n_datasets: int) -> tuple[Figure, np.ndarray]:
+    """Axes `[group, metric]` for bar charts over datasets (`_bar_panel_layout`)."""
+    size, rows, cols = _bar_panel_layout(n_groups, n_datasets)
+    fig = Figure(figsize=size, layout="constrained")
+    return fig, fig.subplots(rows, cols, squeeze=False).reshape(n_groups, 2)
 
 
 def metric_axis_label(column: str) -> str:
@@ -249,10 +254,12 @@ def perturbation_figure(
     return fig
 
 
-def lift_figure(lift: pd.DataFrame, *, baseline: str, labels: Mapping[str, str], protocol: str) -> Figure:
-    """Point-and-interval plot of `grnlink.report.lift.lift_over_baseline`'s table.
+def lift_figure(lift: pd.DataFrame, *, baseline: str, labels: Mapping[str, str], protocol: str,
+                title: str | None = None) -> Figure:
+    """Point-and-interval plot of `grnlink.report.lift.lift_over_baseline`'s table (or of
+    some of its variants: the evidence ablation, `title` naming it).
 
-    One panel per metric, one row per variant (label order), a dot per dataset (colour)
+    One panel per metric, one row per variant (table order), a dot per dataset (colour)
     at the mean paired difference with its 95 % t-interval; a hollow dot is a single seed
     (no interval). The vertical line is zero: the degree baseline itself.
     """
@@ -292,29 +299,54 @@ def lift_figure(lift: pd.DataFrame, *, baseline: str, labels: Mapping[str, str],
         handles.append(Line2D([], [], marker="o", color="grey", markerfacecolor="white", linestyle="",
                               label="one seed: no interval"))
     _figure_legend(fig, handles, "dataset")
-    fig.suptitle(f"Lift over {display_label(baseline, labels)}, {protocol_title(protocol)}\n"
+    fig.suptitle(f"{title or 'Lift'} over {display_label(baseline, labels)}, {protocol_title(protocol)}\n"
                  "difference paired by split seed, mean and 95% t-interval (> 0: better than label-only)")
     return fig
 
 
+def evidence_ablation_figure(metrics: pd.DataFrame, variants: Sequence[str], *, baseline: str,
+                             labels: Mapping[str, str], protocol: str) -> Figure:
+    """The evidence ablation: the lift over the degree baseline of grnlink, of grnlink
+    without each evidence group, the GNN or the embedding, and of the evidence regression
+    (`variants`, in that order), per dataset."""
+    lift = lift_over_baseline(metrics, baseline=baseline, labels=labels, protocol=protocol)
+    lift = lift[lift["variant"].isin(_require_variants(lift, variants, "evidence ablation figure"))]
+    order = {v: i for i, v in enumerate(variants)}
+    lift = lift.sort_values("variant", key=lambda v: v.map(order), kind="stable")
+    return lift_figure(lift, baseline=baseline, labels=labels, protocol=protocol,
+                       title="Evidence ablation: lift")
+
+
+LINK_PANEL_HEIGHT = 4.4  # inches of the precision-by-link-correlation row
+
+
 def grn_evaluation_figure(
     evaluation: pd.DataFrame, labels: Mapping[str, str], scope_titles: Mapping[str, str],
-    without_atac: Sequence[str] = (),
+    without_atac: Sequence[str] = (), link_precision: pd.DataFrame | None = None,
 ) -> Figure:
-    """AUROC and AUPRC of the inferred networks and the unsupervised baselines per dataset.
+    """AUROC and AUPRC of the inferred networks and the unsupervised baselines per dataset,
+    and (given rows of `link_precision`) the precision of the ATAC edges by link correlation.
 
     `evaluation` is long: columns `dataset, network, scope, auroc, auprc`, one row per split
     seed or cell type. One row of panels per scope (the splits' test pairs, each cell type's
     truth); bars are means, error bars sd, dots the single evaluations. Networks keep their
     order of appearance. `without_atac` (`dataset/cell_type`) are named in a footnote: ATAC
-    gave their GRNs no triplet, so their "ATAC-supported" scores are GRNBoost2's alone.
+    supported no edge of their GRNs (no triplet, or none with a positive significant link),
+    so their "ATAC-supported" scores are GRNBoost2's alone.
+    `link_precision` (grnlink.report.grn_results.link_precision_table, paired datasets only)
+    adds a bottom row, one panel per dataset (`link_precision_panel`).
     """
     if evaluation.empty:
         raise ValueError("GRN evaluation figure: the evaluation table is empty")
     runs = evaluation.rename(columns={"network": "variant", "auroc": "test_auroc", "auprc": "test_auprc"})
     datasets = list(dict.fromkeys(runs["dataset"]))
     scopes = list(dict.fromkeys(runs["scope"]))
-    fig, axes = _bar_panels(len(scopes), len(datasets))
+    paired = [] if link_precision is None else list(dict.fromkeys(link_precision["dataset"]))
+    (width, height), rows, cols = _bar_panel_layout(len(scopes), len(datasets))
+    fig = Figure(figsize=(max(width, 5.5 * len(paired)), height + (LINK_PANEL_HEIGHT if paired else 0.0)),
+                 layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[height, LINK_PANEL_HEIGHT]) if paired else (fig, None)
+    axes = top.subplots(rows, cols, squeeze=False).reshape(len(scopes), 2)
     styles = fill_styles(list(dict.fromkeys(runs["variant"])))
     for row, scope in enumerate(scopes):
         of_scope = runs[runs["scope"] == scope]
@@ -324,13 +356,46 @@ def grn_evaluation_figure(
             ax.set_ylim(0, 1.05)
             ax.set_ylabel(f"{TEST_METRICS[column]} (unitless, 0-1)")
             ax.set_title(f"{TEST_METRICS[column]} on {scope_titles.get(scope, scope)}")
-    _figure_legend(fig, _fill_handles(styles, labels), "network")
+    _figure_legend(top, _fill_handles(styles, labels), "network")
+    if bottom is not None:
+        for ax, name in zip(bottom.subplots(1, len(paired), squeeze=False)[0], paired):
+            link_precision_panel(ax, link_precision[link_precision["dataset"] == name], name)
     fig.suptitle("Inferred GRNs against the ground truth (bars: mean ± sd; dots: splits or cell types)")
     if without_atac:
-        fig.supxlabel("ATAC contributed no TF -> peak -> gene triplet for " + ", ".join(without_atac)
+        fig.supxlabel("ATAC contributed no TF -> peak -> gene triplet with a positive significant link for "
+                      + ", ".join(without_atac)
                       + " (why: the WARNING in logs/grn_celltype/); their ATAC-supported scores are GRNBoost2's alone",
                       fontsize="small", color="firebrick")
     return fig
+
+
+def link_precision_panel(ax: Axes, table: pd.DataFrame, dataset: str) -> None:
+    """Precision of one dataset's cell-type GRN edges by bin of their peak-gene link
+    correlation: bars the cell types pooled (`cell_type` "all"), dots single cell types,
+    above each bar the edge count and the share with ATAC support (a positive link
+    significant at grn.link_pvalue); the dashed line is the precision of all candidate
+    pairs (a random ranking)."""
+    pooled = table[table["cell_type"] == "all"]
+    single = table[table["cell_type"] != "all"]
+    bins = list(pooled["link_correlation"])
+    x = np.arange(len(bins))
+    ax.bar(x, pooled["precision"].fillna(0.0), 0.7, color=colour(0), alpha=0.85)
+    ax.scatter(single["link_correlation"].map({b: i for i, b in enumerate(bins)}), single["precision"], **SEED_POINT)
+    highest = table.groupby("link_correlation")["precision"].max().reindex(bins).fillna(0.0)
+    for i, row in enumerate(pooled.itertuples()):
+        share = "" if pd.isna(row.share_supported) else f"\n{row.share_supported:.0%} supported"
+        ax.annotate(f"n={row.n_edges}{share}", (i, highest.iloc[i]), xytext=(0, 3), textcoords="offset points",
+                    ha="center", va="bottom", fontsize=7)
+    ax.axhline(float(pooled["candidate_precision"].iloc[0]), **BASELINE_LINE)
+    top = np.nanmax(np.r_[table["precision"].to_numpy(float), 0.05])
+    ax.set_ylim(0, min(1.05, top * 1.35 + 0.02))
+    ax.set_xticks(x, bins, rotation=20)
+    ax.set_xlabel("best peak-gene link correlation r of the edge's triplets")
+    ax.set_ylabel("precision (fraction of edges true, 0-1)")
+    ax.set_title(f"{dataset}: ATAC edges by link correlation (dots: cell types; dashed: all candidate pairs)",
+                 fontsize=9)
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_axisbelow(True)
 
 
 def pr_curves_figure(dataset: str, curves: Mapping[str, Mapping[str, PRCurve]]) -> Figure:

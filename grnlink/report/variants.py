@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from grnlink.settings import Variant
+from grnlink.settings import EVIDENCE_MODELS, Variant
 
 DEGREE_MODEL = "degree"
 
@@ -28,6 +28,7 @@ class VariantRoles:
     perturbations: list[str]
     noise: list[str]
     degree: str | None
+    evidence_ablations: list[str]
 
 
 def variant_roles(variants: Sequence[Variant], label_overrides: Mapping[str, str] | None = None, *,
@@ -39,9 +40,11 @@ def variant_roles(variants: Sequence[Variant], label_overrides: Mapping[str, str
     GNN, without embedding, or with the PCA control in place of the foundation model;
     the perturbation variants are compared with the full model; the noise figure shows the
     variants that have label-noise runs (the degree baseline among them when it has them);
-    every link-prediction figure draws the degree variant as its reference. The full
-    model's label names the `embedding_model` (what tables and figures call the model
-    whose embedding it reads).
+    every link-prediction figure draws the degree variant as its reference; the evidence
+    ablation figure compares the models of the pair evidence (grnlink variants, each
+    without an evidence group, the GNN or the embedding, and the evidence regression),
+    when a grnlink variant is configured. The full model's label names the
+    `embedding_model` (what tables and figures call the model whose embedding it reads).
     """
     counts: dict[str, int] = {}
     for variant in variants:
@@ -62,4 +65,6 @@ def variant_roles(variants: Sequence[Variant], label_overrides: Mapping[str, str
         perturbations=perturbations if full else [],
         noise=[v.name for v in variants if v.has_noise_runs],
         degree=next((v.name for v in variants if v.model == DEGREE_MODEL), None),
+        evidence_ablations=([v.name for v in variants if v.model in EVIDENCE_MODELS]
+                            if any(v.model == "grnlink" for v in variants) else []),
     )

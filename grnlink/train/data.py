@@ -16,8 +16,11 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from scipy.stats import rankdata
+
 from grnlink import split as split_file
 from grnlink.errors import InputError
+from grnlink.grn.evidence import EVIDENCE_GROUPS, read_pair_evidence
 from grnlink.io import read_table
 
 log = logging.getLogger(__name__)
@@ -125,9 +128,65 @@ def read_baseline_scores(path: str | os.PathLike[str]) -> pd.DataFrame:
     return read_table(path, required=BASELINE_COLUMNS, sep="\t")
 
 
+# The inferred GRN's edge strength: the ATAC-supported cell-type score where the data have
+# ATAC, else the GRNBoost2 importance (first column the table has).
+GRN_STRENGTH_COLUMNS = ("grn_score_max", "grnboost2_max")
+
+
+@dataclass(frozen=True)
+class PairEvidence:
+    """The grn stage's evidence on gene pairs, addressed by benchmark gene indices.
+
+    `values[tf, target]` holds the pair's `columns`, each turned into its quantile over the
+    candidate pairs (average rank / number of pairs, in (0, 1]; label-free), so that
+    importances, correlations and shares share one scale. `strength` is the inferred GRN's
+    raw edge strength (`GRN_STRENGTH_COLUMNS`); `covered` marks the pairs the table holds.
+    """
+
+    columns: tuple[str, ...]
+    values: np.ndarray
+    strength: np.ndarray
+    covered: np.ndarray
+    source: str
+
+    def check_covers(self, tf: np.ndarray, target: np.ndarray) -> None:
+        """Fail, naming the table, when a pair to be scored is not in it."""
+        missing = ~self.covered[tf, target]
+        if missing.any():
+            i = int(np.flatnonzero(missing)[0])
+            raise InputError(self.source, f"no evidence row for the pair with gene indices {tf[i]} -> {target[i]}"
+                                          f" ({int(missing.sum())} pair(s) missing)")
+
+
+def quantiles(values: np.ndarray) -> np.ndarray:
+    """Average rank of each value over `values`, divided by their number."""
+    return (rankdata(values, method="average") / max(len(values), 1)).astype(np.float32)
+
+
+def pair_evidence(table: pd.DataFrame, genes: list[str], groups: tuple[str, ...], source: str) -> PairEvidence:
+    """The evidence table of the grn stage as a `PairEvidence` of the columns of `groups`
+    that the table has (RNA-only data have no ATAC columns)."""
+    columns = tuple(c for g in groups for c in EVIDENCE_GROUPS[g] if c in table.columns)
+    index = pd.Series(np.arange(len(genes)), index=genes)
+    table = table[table["TF"].isin(index.index) & table["Target"].isin(index.index)]
+    tf, target = index.loc[table["TF"]].to_numpy(), index.loc[table["Target"]].to_numpy()
+    n = len(genes)
+    values = np.zeros((n, n, len(columns)), dtype=np.float32)
+    for k, column in enumerate(columns):
+        values[tf, target, k] = quantiles(table[column].to_numpy(float))
+    strength = np.zeros((n, n), dtype=np.float32)
+    strength_column = next(c for c in GRN_STRENGTH_COLUMNS if c in table.columns)
+    strength[tf, target] = table[strength_column].to_numpy(float)
+    covered = np.zeros((n, n), dtype=bool)
+    covered[tf, target] = True
+    return PairEvidence(columns=columns, values=values, strength=strength, covered=covered, source=str(source))
+
+
+def load_pair_evidence(path: str | os.PathLike[str], genes: list[str], groups: tuple[str, ...]) -> PairEvidence:
+    return pair_evidence(read_pair_evidence(path), genes, groups, str(path))
+
+
 @dataclass
-
-
 class RunInputs:
     """Everything a variant may read for one dataset and split (the split with gene indices)."""
 
@@ -135,6 +194,7 @@ class RunInputs:
     split: pd.DataFrame
     baseline_scores: pd.DataFrame | None = None
     prior_tables: list[pd.DataFrame] = field(default_factory=list)
+    evidence: PairEvidence | None = None
 
 
 def split_parts(split: pd.DataFrame) -> dict[str, pd.DataFrame]:

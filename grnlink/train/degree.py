@@ -50,6 +50,10 @@ class DegreeBaseline:
         """P(edge) of pairs that are not training rows."""
         return self.regression.predict_proba(self.features(tf, target))[:, 1]
 
+    def logit(self, tf: np.ndarray, target: np.ndarray, own_label: np.ndarray | None = None) -> np.ndarray:
+        """The regression's log-odds of pairs; `own_label` as in `features` (training rows)."""
+        return self.regression.decision_function(self.features(tf, target, own_label))
+
 
 def fit_degree_baseline(tf: np.ndarray, target: np.ndarray, label: np.ndarray, n_genes: int) -> DegreeBaseline:
     """Fit on the training pairs (gene indices `tf`, `target` below `n_genes`) and their labels."""

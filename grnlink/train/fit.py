@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch_geometric.utils import coalesce
 
 from grnlink.reproducibility import seed_everything
 from grnlink.train.metrics import auroc
@@ -25,25 +26,60 @@ OPTIMIZERS = dict(zip(OPTIMIZER_NAMES, (torch.optim.Adam, torch.optim.RMSprop, t
 
 
 @dataclass(frozen=True)
+class EdgeSwap:
+    """GRNFormer's edge perturbation: in every training epoch, `fraction` of the training
+    graph's undirected edges, drawn anew, are swapped for as many co-expression links drawn
+    from `pool` (2 x P gene pairs, one direction each, none of them a training edge)."""
+
+    pool: torch.Tensor
+    fraction: float
+
+    def apply(self, edge_index: torch.Tensor, n_nodes: int, generator: torch.Generator) -> torch.Tensor:
+        pairs = edge_index[:, edge_index[0] < edge_index[1]]
+        n_swap = min(int(round(self.fraction * pairs.shape[1])), self.pool.shape[1])
+        kept = pairs[:, torch.randperm(pairs.shape[1], generator=generator)[n_swap:]]
+        added = self.pool[:, torch.randperm(self.pool.shape[1], generator=generator)[:n_swap]]
+        both = torch.cat([kept, added], dim=1)
+        return coalesce(torch.cat([both, both.flip(0)], dim=1), num_nodes=n_nodes)
+
+
+@dataclass(frozen=True)
 class GraphInputs:
-    """What a model sees of the genes: features, training graph, optional embedding."""
+    """What a model sees of the genes: features, training graph, optional embedding, and
+    the training graph's per-epoch perturbation (`swap`, None for none)."""
 
     x: torch.Tensor
     edge_index: torch.Tensor
     embedding: torch.Tensor | None
+    swap: EdgeSwap | None = None
 
 
 @dataclass(frozen=True)
 class LabelledPairs:
+    """Pairs (gene indices) with labels and, for models fitted on top of the degree
+    baseline, each pair's fixed `offset` (the baseline's logit) added to the model's."""
+
     tf: torch.Tensor
     target: torch.Tensor
     label: torch.Tensor
+    offset: torch.Tensor | None = None
 
     @classmethod
-    def of(cls, tf: np.ndarray, target: np.ndarray, label: np.ndarray) -> LabelledPairs:
+    def of(cls, tf: np.ndarray, target: np.ndarray, label: np.ndarray,
+           offset: np.ndarray | None = None) -> LabelledPairs:
         return cls(torch.as_tensor(np.asarray(tf), dtype=torch.long),
                    torch.as_tensor(np.asarray(target), dtype=torch.long),
-                   torch.as_tensor(np.asarray(label), dtype=torch.float32))
+                   torch.as_tensor(np.asarray(label), dtype=torch.float32),
+                   None if offset is None else torch.as_tensor(np.asarray(offset), dtype=torch.float32))
+
+    def subset(self, index: torch.Tensor) -> LabelledPairs:
+        return LabelledPairs(self.tf[index], self.target[index], self.label[index],
+                             None if self.offset is None else self.offset[index])
+
+    def logits(self, model: nn.Module, inputs: GraphInputs, index: torch.Tensor) -> torch.Tensor:
+        """The model's logits of the pairs at `index`, plus their offsets."""
+        logits = model(inputs.x, inputs.edge_index, inputs.embedding, self.tf[index], self.target[index])
+        return logits if self.offset is None else logits + self.offset[index]
 
 
 @dataclass
@@ -56,13 +92,16 @@ class FitResult:
 
 @torch.no_grad()
 def predict(model: nn.Module, inputs: GraphInputs, tf: torch.Tensor, target: torch.Tensor,
-            batch_size: int = 65536) -> np.ndarray:
-    """P(edge) of each (tf, target) pair, with the model in evaluation mode (no dropout)."""
+            offset: torch.Tensor | None = None, batch_size: int = 65536) -> np.ndarray:
+    """P(edge) of each (tf, target) pair, with the model in evaluation mode (no dropout) on
+    the unperturbed training graph; `offset` is added to the logits."""
     model.eval()
     z = model.node_representations(inputs.x, inputs.edge_index, inputs.embedding)
-    scores = [torch.sigmoid(model.score(z, tf[i:i + batch_size], target[i:i + batch_size]))
-              for i in range(0, len(tf), batch_size)]
-    return torch.cat(scores).numpy() if scores else np.zeros(0, dtype=np.float32)
+    logits = [model.score(z, tf[i:i + batch_size], target[i:i + batch_size]) for i in range(0, len(tf), batch_size)]
+    if not logits:
+        return np.zeros(0, dtype=np.float32)
+    logits = torch.cat(logits)
+    return torch.sigmoid(logits if offset is None else logits + offset).numpy()
 
 
 def _pair_keys(a: torch.Tensor, b: torch.Tensor, n: int) -> torch.Tensor:
@@ -80,8 +119,17 @@ def hold_out_edges(inputs: GraphInputs, pairs: LabelledPairs, fraction: float,
     src, dst = inputs.edge_index
     keep_edge = ~torch.isin(_pair_keys(src, dst, n), _pair_keys(pairs.tf[held], pairs.target[held], n))
     supervised = torch.cat([torch.nonzero(pairs.label == 0).flatten(), held])
-    return (GraphInputs(inputs.x, inputs.edge_index[:, keep_edge], inputs.embedding),
-            LabelledPairs(pairs.tf[supervised], pairs.target[supervised], pairs.label[supervised]))
+    return replace(inputs, edge_index=inputs.edge_index[:, keep_edge]), pairs.subset(supervised)
+
+
+def epoch_view(inputs: GraphInputs, pairs: LabelledPairs, edge_holdout: float,
+               generator: torch.Generator) -> tuple[GraphInputs, LabelledPairs]:
+    """One training epoch's graph and supervised pairs: the edge hold-out, then the swap."""
+    if edge_holdout > 0:
+        inputs, pairs = hold_out_edges(inputs, pairs, edge_holdout, generator)
+    if inputs.swap is not None:
+        inputs = replace(inputs, edge_index=inputs.swap.apply(inputs.edge_index, inputs.x.shape[0], generator))
+    return inputs, pairs
 
 
 def _train_epoch(model: nn.Module, inputs: GraphInputs, pairs: LabelledPairs, optimizer: torch.optim.Optimizer,
@@ -89,16 +137,14 @@ def _train_epoch(model: nn.Module, inputs: GraphInputs, pairs: LabelledPairs, op
                  edge_holdout: float) -> float:
     """One pass over `pairs` in shuffled batches; `scheduler` steps after every optimizer step."""
     model.train()
-    if edge_holdout > 0:
-        inputs, pairs = hold_out_edges(inputs, pairs, edge_holdout, generator)
+    inputs, pairs = epoch_view(inputs, pairs, edge_holdout, generator)
     loss_fn = nn.BCEWithLogitsLoss()
     order = torch.randperm(len(pairs.label), generator=generator)
     total = 0.0
     for start in range(0, len(order), batch_size):
         batch = order[start:start + batch_size]
         optimizer.zero_grad()
-        logits = model(inputs.x, inputs.edge_index, inputs.embedding, pairs.tf[batch], pairs.target[batch])
-        loss = loss_fn(logits, pairs.label[batch])
+        loss = loss_fn(pairs.logits(model, inputs, batch), pairs.label[batch])
         loss.backward()
         optimizer.step()
         scheduler.step()
@@ -119,7 +165,8 @@ def fit(model: nn.Module, inputs: GraphInputs, train: LabelledPairs, validation:
     for epoch in range(1, options.epochs + 1):
         loss = _train_epoch(model, inputs, train, optimizer, scheduler, options.batch_size, generator,
                             options.edge_holdout)
-        val_auroc = auroc(validation.label.numpy(), predict(model, inputs, validation.tf, validation.target))
+        val_auroc = auroc(validation.label.numpy(),
+                          predict(model, inputs, validation.tf, validation.target, validation.offset))
         if val_auroc > best_auroc or np.isnan(val_auroc):  # no validation AUROC: keep the latest
             best_auroc, best_epoch, best_state = val_auroc, epoch, copy.deepcopy(model.state_dict())
         log.debug("epoch %d loss %.4f validation AUROC %.4f", epoch, loss, val_auroc)

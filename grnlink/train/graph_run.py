@@ -1,10 +1,11 @@
-"""Graph models on one split: the training graph (with perturbation edges), the network a
-variant names (scRegNet or GENELink), its fit with early stopping on validation, and an
-optional Optuna search. Imported only by runs of graph models (it needs torch)."""
+"""Graph models on one split: the training graph (with its perturbation), the inferred GRN
+graph, the network a variant names (scRegNet, grnlink or GENELink), its fit with early
+stopping on validation (grnlink: on top of the degree baseline's logit), and an optional
+Optuna search. Imported only by runs of graph models (it needs torch)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -15,72 +16,125 @@ from grnlink.reproducibility import seed_everything
 from grnlink.train import graphs
 from grnlink.train.build import build_model
 from grnlink.train.data import RunInputs, Scorer, pearson_matrix, split_parts
-from grnlink.train.fit import GraphInputs, LabelledPairs, fit, predict, tune
-from grnlink.settings import Variant, VariantRun
+from grnlink.train.degree import DegreeBaseline, fit_degree_baseline
+from grnlink.train.fit import EdgeSwap, GraphInputs, LabelledPairs, fit, predict, tune
+from grnlink.settings import VariantRun
 
 
-def _training_graph(inputs: RunInputs, variant: Variant, train: pd.DataFrame,
-                    labels: np.ndarray) -> tuple[torch.Tensor, int]:
-    """The graph of positive training labels, plus perturbation edges; and how many were added."""
+@dataclass(frozen=True)
+class ModelInputs:
+    """A graph model's inputs on one split: genes and graphs, labelled training and
+    validation pairs, the inferred GRN graph, and (grnlink) the fitted degree baseline
+    whose logit is each pair's offset."""
+
+    graph: GraphInputs
+    train: LabelledPairs
+    validation: LabelledPairs
+    grn_edges: torch.Tensor | None
+    degree: DegreeBaseline | None
+    added_edges: int
+
+
+def _training_graph(inputs: RunInputs, run: VariantRun, train: pd.DataFrame,
+                    labels: np.ndarray) -> tuple[torch.Tensor, EdgeSwap | None, int]:
+    """The graph of positive training labels, with fixed prior edges added or a per-epoch
+    co-expression swap; and how many edges are added or swapped (per epoch)."""
+    variant = run.variant
     n_genes = len(inputs.genes.genes)
     graph = graphs.positive_graph(train, labels, n_genes)
     n_extra = int(round(variant.perturbation_ratio * graphs.n_undirected_edges(graph)))
     if variant.perturbation == "coexpression":
-        extra = graphs.coexpression_edges(inputs.genes.features, graph, n_extra)
-    elif variant.perturbation == "prior":
+        pool = graphs.coexpression_pool(inputs.genes.features, graph, graphs.n_undirected_edges(graph))
+        return graph, EdgeSwap(pool, variant.perturbation_ratio), min(n_extra, pool.shape[1])
+    if variant.perturbation == "prior":
         extra = graphs.prior_edges(inputs.prior_tables, inputs.genes.genes, graph, n_extra)
-    else:
-        return graph, 0
-    return graphs.merge_graphs(graph, extra, n_nodes=n_genes), graphs.n_undirected_edges(extra)
+        return graphs.merge_graphs(graph, extra, n_nodes=n_genes), None, graphs.n_undirected_edges(extra)
+    return graph, None, 0
 
 
-def _build(run: VariantRun, graph_inputs: GraphInputs, overrides: dict[str, Any]) -> torch.nn.Module:
-    x, embedding = graph_inputs.x, graph_inputs.embedding
-    coexpression = torch.as_tensor(pearson_matrix(x.numpy())) if run.variant.pair_coexpression else None
-    return build_model(run, n_features=x.shape[1], embedding_dim=0 if embedding is None else embedding.shape[1],
-                       coexpression=coexpression, overrides=overrides)
+def _grn_edges(inputs: RunInputs, run: VariantRun, graph: torch.Tensor) -> torch.Tensor | None:
+    """The inferred GRN's strongest edges, `grn_edge_ratio` per training edge."""
+    if not run.variant.uses_grn_graph:
+        return None
+    if inputs.evidence is None:
+        raise ValueError(f"variant {run.variant.name} needs the grn stage's pair evidence")
+    n_edges = int(round(run.model.grn_edge_ratio * graphs.n_undirected_edges(graph)))
+    return graphs.inferred_grn_edges(inputs.evidence.strength, n_edges)
 
 
-def _model_inputs(inputs: RunInputs, variant: Variant, labels: np.ndarray
-                  ) -> tuple[GraphInputs, LabelledPairs, LabelledPairs, int]:
-    """Graph inputs, training pairs (with `labels`) and validation pairs of a trained variant."""
+def _labelled(part: pd.DataFrame, labels: np.ndarray, degree: DegreeBaseline | None,
+              training_rows: bool) -> LabelledPairs:
+    """Pairs of a split part; with the degree baseline's logit as offset (training rows
+    leave their own label out of its counts)."""
+    tf, target = part["tf"].to_numpy(), part["target"].to_numpy()
+    offset = None if degree is None else degree.logit(tf, target, labels if training_rows else None)
+    return LabelledPairs.of(tf, target, labels, offset)
+
+
+def _model_inputs(inputs: RunInputs, run: VariantRun, labels: np.ndarray) -> ModelInputs:
+    """Graphs, training pairs (with `labels`) and validation pairs of a trained variant."""
+    variant = run.variant
     parts = split_parts(inputs.split)
-    graph, n_added = _training_graph(inputs, variant, parts["train"], labels)
+    graph, swap, n_added = _training_graph(inputs, run, parts["train"], labels)
     embedding = inputs.genes.embedding if variant.uses_embedding else None
     if variant.uses_embedding and embedding is None:
         raise ValueError(f"variant {variant.name} needs the foundation-model embedding")
-    graph_inputs = GraphInputs(
-        x=torch.as_tensor(inputs.genes.features),
-        edge_index=graph,
-        embedding=None if embedding is None else torch.as_tensor(embedding),
+    degree = None
+    if variant.model == "grnlink":
+        train = parts["train"]
+        degree = fit_degree_baseline(train["tf"].to_numpy(), train["target"].to_numpy(), labels,
+                                     len(inputs.genes.genes))
+    graph_inputs = GraphInputs(x=torch.as_tensor(inputs.genes.features), edge_index=graph,
+                               embedding=None if embedding is None else torch.as_tensor(embedding), swap=swap)
+    return ModelInputs(
+        graph=graph_inputs,
+        train=_labelled(parts["train"], labels, degree, training_rows=True),
+        validation=_labelled(parts["validation"], parts["validation"]["label"].to_numpy(), degree,
+                             training_rows=False),
+        grn_edges=_grn_edges(inputs, run, graph),
+        degree=degree,
+        added_edges=n_added,
     )
-    train = LabelledPairs.of(parts["train"]["tf"], parts["train"]["target"], labels)
-    validation = LabelledPairs.of(*(parts["validation"][c] for c in ("tf", "target", "label")))
-    return graph_inputs, train, validation, n_added
+
+
+def _build(run: VariantRun, inputs: RunInputs, model_inputs: ModelInputs, overrides: dict[str, Any]) -> torch.nn.Module:
+    x, embedding = model_inputs.graph.x, model_inputs.graph.embedding
+    variant = run.variant
+    coexpression = torch.as_tensor(pearson_matrix(x.numpy())) if variant.pair_coexpression else None
+    evidence = torch.as_tensor(inputs.evidence.values) if variant.model == "grnlink" else None
+    return build_model(run, n_features=x.shape[1], embedding_dim=0 if embedding is None else embedding.shape[1],
+                       coexpression=coexpression, grn_edges=model_inputs.grn_edges, evidence=evidence,
+                       overrides=overrides)
 
 
 def graph_model_run(inputs: RunInputs, run: VariantRun, labels: np.ndarray, seed: int,
                     tuned: dict[str, Any]) -> tuple[dict[str, Any], Scorer]:
     """Fit the variant's graph model to the training pairs with `labels` (after `seed`);
     its run information and a scorer of (TF, target) index pairs."""
-    graph_inputs, train, validation, n_added = _model_inputs(inputs, run.variant, labels)
+    model_inputs = _model_inputs(inputs, run, labels)
     model_overrides = {k: v for k, v in tuned.items() if k not in ("lr", "optimizer")}
     options = replace(run.fit, **{k: v for k, v in tuned.items() if k in ("lr", "optimizer")})
     seed_everything(seed)
-    model = _build(run, graph_inputs, model_overrides)
-    result = fit(model, graph_inputs, train, validation, options, seed)
+    model = _build(run, inputs, model_inputs, model_overrides)
+    result = fit(model, model_inputs.graph, model_inputs.train, model_inputs.validation, options, seed)
+    degree = model_inputs.degree
 
     def scorer(tf: np.ndarray, target: np.ndarray) -> np.ndarray:
-        return predict(result.model, graph_inputs, torch.as_tensor(tf, dtype=torch.long),
-                       torch.as_tensor(target, dtype=torch.long))
+        if run.variant.model == "grnlink":
+            inputs.evidence.check_covers(tf, target)
+        offset = None if degree is None else torch.as_tensor(degree.logit(tf, target), dtype=torch.float32)
+        return predict(result.model, model_inputs.graph, torch.as_tensor(tf, dtype=torch.long),
+                       torch.as_tensor(target, dtype=torch.long), offset)
 
     info = {"epochs": result.epochs, "best_epoch": result.best_epoch,
-            "graph_edges": graphs.n_undirected_edges(graph_inputs.edge_index), "added_edges": n_added}
+            "graph_edges": graphs.n_undirected_edges(model_inputs.graph.edge_index),
+            "added_edges": model_inputs.added_edges,
+            "grn_edges": 0 if model_inputs.grn_edges is None else graphs.n_undirected_edges(model_inputs.grn_edges)}
     return info, scorer
 
 
 def tune_graph_model(inputs: RunInputs, run: VariantRun, labels: np.ndarray, seed: int) -> dict[str, Any]:
     """The best Optuna trial's parameters on validation AUROC."""
-    graph_inputs, train, validation, _ = _model_inputs(inputs, run.variant, labels)
-    return tune(lambda kwargs: _build(run, graph_inputs, kwargs),
-                graph_inputs, train, validation, run.fit, run.optuna_trials, seed)
+    model_inputs = _model_inputs(inputs, run, labels)
+    return tune(lambda kwargs: _build(run, inputs, model_inputs, kwargs), model_inputs.graph,
+                model_inputs.train, model_inputs.validation, run.fit, run.optuna_trials, seed)

@@ -1,5 +1,6 @@
-"""Training graphs of the graph models: edge indices built from labelled pairs and the
-edges a perturbation adds (co-expression links, inferred-GRN prior edges).
+"""Graphs of the graph models: the training graph built from labelled pairs, the inferred
+GRN's strongest edges, the co-expression links an edge swap draws from, and the
+inferred-GRN prior edges a perturbation adds.
 
 Graphs are `torch.long` edge indices of shape (2, E), undirected (both directions stored),
 without self loops; genes are indices in the benchmark gene order.
@@ -46,15 +47,28 @@ def _top_new_pairs(src: np.ndarray, dst: np.ndarray, weight: np.ndarray, existin
     return src[order], dst[order]
 
 
-def coexpression_edges(features: np.ndarray, existing: torch.Tensor, n_edges: int) -> torch.Tensor:
-    """The `n_edges` gene pairs of highest |Pearson r| that are not yet edges (GRNFormer)."""
+def coexpression_pool(features: np.ndarray, existing: torch.Tensor, n_pairs: int) -> torch.Tensor:
+    """The `n_pairs` gene pairs of highest |Pearson r| that are not edges of `existing`, one
+    direction each (2 x n_pairs, smaller index first): the links an `EdgeSwap` draws from."""
     n_genes = features.shape[0]
-    if n_edges <= 0 or n_genes < 2:
+    if n_pairs <= 0 or n_genes < 2:
         return torch.empty((2, 0), dtype=torch.long)
     corr = np.abs(pearson_matrix(features))
     src, dst = np.triu_indices(n_genes, k=1)
-    src, dst = _top_new_pairs(src, dst, corr[src, dst], existing, n_genes, n_edges)
-    return undirected_graph(src, dst, n_genes)
+    src, dst = _top_new_pairs(src, dst, corr[src, dst], existing, n_genes, n_pairs)
+    return torch.as_tensor(np.stack([np.minimum(src, dst), np.maximum(src, dst)]), dtype=torch.long)
+
+
+def inferred_grn_edges(strength: np.ndarray, n_edges: int) -> torch.Tensor:
+    """The inferred GRN as a graph: the `n_edges` pairs of largest positive `strength`
+    (genes x genes, TF rows; ties broken by pair order), undirected."""
+    tf, target = np.nonzero(strength > 0)
+    if n_edges <= 0 or len(tf) == 0:
+        return torch.empty((2, 0), dtype=torch.long)
+    order = np.argsort(-strength[tf, target], kind="stable")
+    src, dst = _top_new_pairs(tf[order], target[order], strength[tf, target][order],
+                              torch.empty((2, 0), dtype=torch.long), strength.shape[0], n_edges)
+    return undirected_graph(src, dst, strength.shape[0])
 
 
 def prior_edges(tables: list[pd.DataFrame], genes: list[str], existing: torch.Tensor, n_edges: int) -> torch.Tensor:

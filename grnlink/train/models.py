@@ -5,14 +5,19 @@ A `LinkPredictor` hands each gene through three modules:
 - a graph encoder (`GraphEncoder`): gene features over the training graph -> one
   representation per gene (`GNNEncoder` for GCN, GraphSAGE and GAT stacks, `NoGraphEncoder`,
   GENELink's `GraphAttentionEncoder`);
+  (`RelationalGNNEncoder`: the training graph and the inferred GRN as two edge types);
 - a fusion (`Fusion`): joins the frozen foundation-model embedding, when there is one, with
   the graph representation (`ConcatFusion`, `CrossAttentionFusion`);
 - a pair scorer (`PairScorer`): the logit of each (TF, target) index pair from the fused
-  representations (scRegNet's `PairClassifier`, GENELink's `TfTargetDotProduct`).
+  representations (scRegNet's `PairClassifier`, GENELink's `TfTargetDotProduct`,
+  grnlink's `EvidencePairScorer`).
 
 `grnlink.train.build.build_model` picks the parts a training variant names (scRegNet as
-published is the GCN encoder, concatenation and a linear classifier); `GENELink` is the
-published composition of its own parts.
+published is the GCN encoder, concatenation and a linear classifier; grnlink is the
+relational encoder, a fusion and the evidence scorer, whose logit the trainer adds to the
+degree baseline's); `GENELink` is the published composition of its own parts. Fixed
+graphs a part reads besides the training graph (the inferred GRN) are buffers of that part,
+outside its state dict.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ class GraphEncoder(nn.Module):
 
 
 class Fusion(nn.Module):
-    """A fusion: `forward(embedding, graph, edge_index)` joins the foundation-model embedding
+    """A fusion: `forward(embedding, graph)` joins the foundation-model embedding
     (n_genes x embedding_dim, or None) with the graph encoder's output `graph` into the
     (n_genes x `out_dim`) representation the pair scorer reads."""
 
@@ -57,7 +62,7 @@ class LinkPredictor(nn.Module):
 
     def node_representations(self, x: torch.Tensor, edge_index: torch.Tensor,
                              embedding: torch.Tensor | None = None) -> torch.Tensor:
-        return self.fusion(embedding, self.encoder(x, edge_index), edge_index)
+        return self.fusion(embedding, self.encoder(x, edge_index))
 
     def score(self, z: torch.Tensor, tf: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return self.scorer(z, tf, target)
@@ -83,6 +88,30 @@ class GNNEncoder(GraphEncoder):
         h = x
         for conv in self.convs:
             h = self.dropout(torch.relu(conv(h, edge_index)))
+        return h
+
+
+class RelationalGNNEncoder(GraphEncoder):
+    """grnlink's GNN over two edge types, as GRNFormer encodes the inferred GRN next to the
+    known edges: the training graph (`edge_index` of `forward`, withheld and perturbed per
+    epoch by the trainer) and the inferred GRN (`grn_edge_index`, fixed). Each of `layers`
+    layers sums one message-passing layer per edge type, each with its own weights (an
+    R-GCN-style sum), then ReLU and dropout; `conv(n_in, n_out)` makes one layer."""
+
+    def __init__(self, n_features: int, hidden: int, layers: int, dropout: float,
+                 conv: Callable[[int, int], nn.Module], grn_edge_index: torch.Tensor):
+        super().__init__()
+        widths = [(n_features if i == 0 else hidden, hidden) for i in range(layers)]
+        self.train_convs = nn.ModuleList([conv(*w) for w in widths])
+        self.grn_convs = nn.ModuleList([conv(*w) for w in widths])
+        self.register_buffer("grn_edge_index", grn_edge_index, persistent=False)
+        self.dropout = nn.Dropout(dropout)
+        self.out_dim = hidden
+
+    def forward(self, x: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+        h = x
+        for train_conv, grn_conv in zip(self.train_convs, self.grn_convs):
+            h = self.dropout(torch.relu(train_conv(h, edge_index) + grn_conv(h, self.grn_edge_index)))
         return h
 
 
@@ -206,32 +235,35 @@ class ConcatFusion(Fusion):
             raise ValueError("the model needs the GNN, the embedding or both")
         self.out_dim = embedding_dim + graph_dim
 
-    def forward(self, embedding: torch.Tensor | None, graph: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+    def forward(self, embedding: torch.Tensor | None, graph: torch.Tensor) -> torch.Tensor:
         if embedding is None:
             return graph
         return torch.cat([embedding, graph], dim=1)
 
 
 class CrossAttentionFusion(Fusion):
-    """Cross-attention of the embedding over the graph, inspired by GRNFormer's graph
+    """Cross-attention of the embedding over the inferred GRN, inspired by GRNFormer's graph
     topological adapter (Qiu et al. 2025). Each gene's foundation-model embedding is the
     query of a multi-head attention whose keys and values are the GNN representations of the
-    gene and its graph neighbours; the attended values pass an output projection and dropout,
-    are added to the projected embedding (residual) and layer-normalised (`out_dim` = width).
+    gene and its neighbours in the inferred GRN (`neighbourhood`, the grn stage's strongest
+    edges, both directions); the attended values pass an output projection and dropout, are
+    added to the projected embedding (residual) and layer-normalised (`out_dim` = width).
 
     How it differs from GRNFormer's adapter: there, the gene tokens of the RNA foundation
-    model attend to the GNN embeddings of the GRN inside the foundation model, which is
-    trained with it. Here the query is the frozen foundation-model embedding, pooled over
-    cells (one vector per gene); the keys and values are restricted to the gene's
-    neighbourhood in the training graph (plus itself); and the module is one attention
-    sublayer with residual and layer norm, not a full transformer block (no feed-forward
-    sublayer). Its output feeds the pair scorer, not the foundation model.
+    model attend, inside every transformer block, to GNN embeddings of the multi-omic GRN,
+    and the foundation model is trained with the adapter. Here the query is the frozen
+    foundation-model embedding, pooled over cells (one vector per gene); the keys and values
+    are the link predictor's own GNN outputs, restricted to the gene's inferred-GRN
+    neighbourhood plus itself; and the module is one attention sublayer with residual and
+    layer norm after the foundation model, not inside it (no feed-forward sublayer). Its
+    output feeds the pair scorer, not the foundation model.
 
     Attention runs over the edges (softmax per receiving gene), so memory grows with the
     edges, not with the square of the genes.
     """
 
-    def __init__(self, embedding_dim: int, graph_dim: int, width: int = 128, heads: int = 4, dropout: float = 0.1):
+    def __init__(self, embedding_dim: int, graph_dim: int, neighbourhood: torch.Tensor, width: int = 128,
+                 heads: int = 4, dropout: float = 0.1):
         super().__init__()
         if embedding_dim == 0 or graph_dim == 0:
             raise ValueError("cross-attention fusion needs both the GNN and the embedding")
@@ -245,11 +277,12 @@ class CrossAttentionFusion(Fusion):
         self.out = nn.Linear(width, width)
         self.dropout = nn.Dropout(dropout)
         self.norm = nn.LayerNorm(width)
+        self.register_buffer("neighbourhood", neighbourhood, persistent=False)
 
-    def attend(self, embedding: torch.Tensor, graph: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+    def attend(self, embedding: torch.Tensor, graph: torch.Tensor) -> torch.Tensor:
         """Per gene, the attention-weighted values of its neighbours and itself (heads concatenated)."""
         n = embedding.shape[0]
-        edge_index, _ = add_self_loops(edge_index, num_nodes=n)
+        edge_index, _ = add_self_loops(self.neighbourhood, num_nodes=n)
         source, receiver = edge_index
         q = self.query(embedding).view(n, self.heads, self.head_dim)
         k = self.key(graph).view(n, self.heads, self.head_dim)
@@ -259,8 +292,8 @@ class CrossAttentionFusion(Fusion):
         message = v[source] * weights.unsqueeze(-1)
         return scatter(message, receiver, dim=0, dim_size=n, reduce="sum").reshape(n, -1)
 
-    def forward(self, embedding: torch.Tensor, graph: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
-        attended = self.out(self.attend(embedding, graph, edge_index))
+    def forward(self, embedding: torch.Tensor, graph: torch.Tensor) -> torch.Tensor:
+        attended = self.out(self.attend(embedding, graph))
         return self.norm(self.embedding_projection(embedding) + self.dropout(attended))
 
 
@@ -309,6 +342,38 @@ class PairClassifier(PairScorer):
             r = self.coexpression[tf, target].unsqueeze(1)
             parts += [r, r.abs()]
         return self.classifier(torch.cat(parts, dim=1)).squeeze(1)
+
+
+class EvidencePairScorer(PairScorer):
+    """grnlink's pair scorer: node representations and the pair's evidence.
+
+    A shared MLP (`mlp_layers` layers of width `hidden`) maps every gene's representation
+    to m. A pair's logit is
+    `MLP([m_tf, m_target, m_tf * m_target, e]) + (A m_tf) . e`,
+    where e is the pair's evidence (`evidence[tf, target]`: quantiles, centred at 0) and the
+    first MLP has one hidden layer of width `hidden`. The second term gives every TF its own
+    weight on each evidence column (a TF whose targets are best told by ATAC, another by
+    co-expression), so the score is not a TF score plus a target score. The degree
+    baseline's logit is added by the trainer (grnlink.train.fit), outside the module. The
+    evidence tensor is a buffer outside the state dict.
+    """
+
+    def __init__(self, n_in: int, evidence: torch.Tensor, *, hidden: int, mlp_layers: int, dropout: float):
+        super().__init__()
+        if n_in == 0:
+            raise ValueError("the evidence scorer needs node representations (GNN or embedding)")
+        self.register_buffer("evidence", evidence - 0.5, persistent=False)
+        n_evidence = evidence.shape[2]
+        self.mlp = _mlp(n_in, hidden, mlp_layers, dropout)
+        mapped = hidden if mlp_layers else n_in
+        self.pair = nn.Sequential(_mlp(3 * mapped + n_evidence, hidden, 1, dropout), nn.Linear(hidden, 1))
+        self.tf_weights = nn.Linear(mapped, n_evidence, bias=False)
+
+    def forward(self, z: torch.Tensor, tf: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        mapped = self.mlp(z)
+        m_tf, m_target, e = mapped[tf], mapped[target], self.evidence[tf, target]
+        pair = self.pair(torch.cat([m_tf, m_target, m_tf * m_target, e], dim=1)).squeeze(1)
+        return pair + (self.tf_weights(m_tf) * e).sum(dim=1)
 
 
 class TfTargetDotProduct(PairScorer):

@@ -1,8 +1,11 @@
 """One configured variant on one split: the clean run plus its label-noise replicates.
 
 A variant is scRegNet (any encoder, with or without the embedding, with or without edge
-perturbation), GENELink, the label-only degree baseline (grnlink.train.degree), or an
-unsupervised baseline score (|Pearson|, GRNBoost2) read from the `grn` stage. Every run
+perturbation), grnlink (the degree baseline's logit plus a learned term from the grn
+stage's pair evidence, a GNN over the training graph and the inferred GRN, and the
+embedding), GENELink, the label-only degree baseline (grnlink.train.degree), the evidence
+regression (grnlink.train.evidence_lr), or an unsupervised baseline score (|Pearson|,
+GRNBoost2) read from the `grn` stage. Every run
 yields a metrics row (validation and test: pooled AUROC/AUPRC; test also their means within
 TFs and the early precision ratio); the clean run also yields its scored test pairs and the
 ranked new edges over all candidate pairs outside the training part.
@@ -60,11 +63,22 @@ def _degree_run(inputs: RunInputs, labels: np.ndarray) -> tuple[dict[str, Any], 
     return {"epochs": 0, "best_epoch": 0}, model.score
 
 
+def _evidence_lr_run(inputs: RunInputs, labels: np.ndarray) -> tuple[dict[str, Any], Scorer]:
+    from grnlink.train.evidence_lr import fit_evidence_regression
+
+    train = split_parts(inputs.split)["train"]
+    model = fit_evidence_regression(train["tf"].to_numpy(), train["target"].to_numpy(), labels,
+                                    len(inputs.genes.genes), inputs.evidence)
+    return {"epochs": 0, "best_epoch": 0}, model.score
+
+
 def _fitted_run(inputs: RunInputs, run: VariantRun, labels: np.ndarray, seed: int,
                 tuned: dict[str, Any]) -> tuple[dict[str, Any], Scorer]:
     """A supervised variant fitted to the training pairs with `labels`."""
     if run.variant.model == "degree":
         return _degree_run(inputs, labels)
+    if run.variant.model == "evidence_lr":
+        return _evidence_lr_run(inputs, labels)
     from grnlink.train.graph_run import graph_model_run
 
     return graph_model_run(inputs, run, labels, seed, tuned)
@@ -164,7 +178,8 @@ def run_variant(inputs: RunInputs, run: VariantRun, seed: int) -> VariantResult:
 
 def run_to_files(run: VariantRun, *, dataset_name: str, protocol: str, seed: int, preprocessed: str, split: str,
                  outputs: dict[str, str], embedding: str | None = None, baseline_scores: str | None = None,
-                 prior_tables: list[str] | None = None, threads: int = 1) -> None:
+                 prior_tables: list[str] | None = None, pair_evidence: str | None = None,
+                 threads: int = 1) -> None:
     """Read a dataset's inputs, run one variant on one split of `protocol` and write its
     outputs: `metrics` (TSV, one row per run), `test_scores`, `new_edges` (TSV) and `info`
     (JSON with seed, protocol, settings, tuned parameters and package versions)."""
@@ -182,7 +197,11 @@ def run_to_files(run: VariantRun, *, dataset_name: str, protocol: str, seed: int
         split=tdata.read_split(split, genes.genes),
         baseline_scores=None if baseline_scores is None else tdata.read_baseline_scores(baseline_scores),
         prior_tables=[tdata.read_celltype_grn(p) for p in prior_tables or []],
+        evidence=None if pair_evidence is None else tdata.load_pair_evidence(
+            pair_evidence, genes.genes, variant.evidence_groups),
     )
+    if inputs.evidence is not None:
+        log.info("pair evidence: %d columns (%s)", len(inputs.evidence.columns), ", ".join(inputs.evidence.columns))
     result = run_variant(inputs, run, seed)
     metrics = result.metrics.assign(dataset=dataset_name, protocol=protocol)
     write_table(metrics[["dataset", "protocol", *result.metrics.columns]], outputs["metrics"])

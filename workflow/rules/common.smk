@@ -174,6 +174,10 @@ def grn_baseline_scores(dataset):
     return f"results/{dataset}/grn/baseline_scores.tsv"
 
 
+def grn_pair_evidence(dataset):
+    return f"results/{dataset}/grn/pair_evidence.tsv"
+
+
 def grn_evaluation(dataset):
     return f"results/{dataset}/grn/evaluation.tsv"
 
@@ -222,6 +226,7 @@ def grn_targets(dataset):
     return outputs + [
         grn_cell_specific(dataset),
         grn_baseline_scores(dataset),
+        grn_pair_evidence(dataset),
         grn_evaluation(dataset),
     ]
 
@@ -280,7 +285,8 @@ def train_variant_run(wildcards):
 
 def train_inputs(wildcards):
     """Preprocessed object and split, plus what the variant reads: the embedding, the
-    unsupervised baseline scores, or the inferred cell-type GRNs (prior edges)."""
+    unsupervised baseline scores, the inferred cell-type GRNs (prior edges), or the pair
+    evidence (features and the inferred GRN graph)."""
     dataset = wildcards.dataset
     variant = SETTINGS.train.variant(wildcards.variant)
     inputs = {
@@ -295,6 +301,8 @@ def train_inputs(wildcards):
         inputs["prior_tables"] = [
             grn_celltype(dataset, ct) for ct in cell_types(dataset)
         ]
+    if variant.uses_pair_evidence:
+        inputs["pair_evidence"] = grn_pair_evidence(dataset)
     return inputs
 
 
@@ -362,6 +370,29 @@ def report_pr_curve_inputs(wildcards):
     }
 
 
+def report_link_precision_table(ext):
+    return f"{REPORT_TABLES}/grn_link_precision.{ext}"
+
+
+def report_paired_cell_types():
+    """Cell types of each paired (RNA + ATAC) dataset: the GRN evaluation shows the
+    precision of their cell-type GRN edges by peak-gene link correlation."""
+    return {d: cell_types(d) for d in DATASETS if is_multiome(d)}
+
+
+def report_grn_evaluation_inputs(wildcards):
+    """Every dataset's GRN evaluation; for the paired ones, also the preprocessed object
+    (the truth per cell type) and the cell-type GRNs, dataset after dataset."""
+    paired = report_paired_cell_types()
+    return {
+        "evaluations": [grn_evaluation(d) for d in DATASETS],
+        "link_preprocessed": [preprocessed(d) for d in paired],
+        "link_tables": [
+            grn_celltype(d, ct) for d, types in paired.items() for ct in types
+        ],
+    }
+
+
 def report_lift_on():
     """The lift over degree needs the degree variant and one variant to compare with it."""
     degree = report_roles().degree
@@ -378,6 +409,7 @@ def report_metric_figures(protocol):
         "label_noise": bool(roles.noise) and noise_on and protocol in NOISE_PROTOCOLS,
         "edge_perturbation": bool(roles.perturbations),
         "lift_over_degree": report_lift_on(),
+        "evidence_ablation": bool(roles.evidence_ablations) and report_lift_on(),
     }
     return [f"{name}_{protocol}" for name, on in wanted.items() if on]
 

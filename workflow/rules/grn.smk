@@ -1,6 +1,6 @@
 # The grn stage: cell-type GRNs (GRNBoost2 + ATAC TF -> peak -> gene triplets), the
-# unsupervised baseline scores, cell-specific GRNs (AUCell regulons, CSN) and their
-# evaluation against the ground truth (grnlink.grn).
+# unsupervised baseline scores, cell-specific GRNs (AUCell regulons, CSN), the pair-evidence
+# table of the link predictor and their evaluation against the ground truth (grnlink.grn).
 
 
 rule grn_motif_scan:
@@ -75,6 +75,25 @@ rule grn_cell_specific:
         settings=to_params(SETTINGS.grn.cell_specific()),
     script:
         "../scripts/grn_cell_specific.py"
+
+
+rule grn_pair_evidence:
+    input:
+        data=preprocessed_input,
+        tables=grn_celltype_tables,
+        cell_specific=grn_cell_specific_input,
+    output:
+        grn_pair_evidence("{dataset}"),
+    log:
+        "logs/grn_pair_evidence/{dataset}.log",
+    benchmark:
+        "benchmarks/grn_pair_evidence/{dataset}.tsv"
+    conda:
+        "../../envs/grn.yaml"
+    params:
+        cell_types=grn_cell_type_names,
+    script:
+        "../scripts/grn_pair_evidence.py"
 
 
 rule grn_evaluation:

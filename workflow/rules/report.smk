@@ -87,6 +87,34 @@ rule report_lift_over_degree:
         "../scripts/report_lift_over_degree.py"
 
 
+rule report_evidence_ablation:
+    input:
+        metrics=METRICS_TABLE,
+    output:
+        png=report(
+            report_figure("evidence_ablation_{protocol}", "png"),
+            caption="../report/evidence_ablation.rst",
+            category="Link prediction, {protocol} split",
+            subcategory="Figures",
+        ),
+        svg=report_figure("evidence_ablation_{protocol}", "svg"),
+    log:
+        "logs/report_evidence_ablation/{protocol}.log",
+    benchmark:
+        "benchmarks/report_evidence_ablation/{protocol}.tsv"
+    wildcard_constraints:
+        protocol=REPORT_PROTOCOLS,
+    conda:
+        "../../envs/report.yaml"
+    params:
+        variants=report_roles().evidence_ablations,
+        baseline=report_roles().degree,
+        labels=report_roles().labels,
+        dpi=SETTINGS.report.dpi,
+    script:
+        "../scripts/report_evidence_ablation.py"
+
+
 rule report_ablation:
     input:
         metrics=METRICS_TABLE,
@@ -174,7 +202,7 @@ rule report_edge_perturbation:
 
 rule report_grn_evaluation:
     input:
-        evaluations=[grn_evaluation(d) for d in DATASETS],
+        unpack(report_grn_evaluation_inputs),
     output:
         png=report(
             report_figure("grn_evaluation", "png"),
@@ -182,6 +210,12 @@ rule report_grn_evaluation:
             category="Inferred GRNs",
         ),
         svg=report_figure("grn_evaluation", "svg"),
+        tsv=report(
+            report_link_precision_table("tsv"),
+            caption="../report/grn_link_precision.rst",
+            category="Inferred GRNs",
+        ),
+        md=report_link_precision_table("md"),
     log:
         "logs/report_grn_evaluation/report.log",
     benchmark:
@@ -190,6 +224,7 @@ rule report_grn_evaluation:
         "../../envs/report.yaml"
     params:
         datasets=DATASETS,
+        link_cell_types=report_paired_cell_types(),
         dpi=SETTINGS.report.dpi,
     script:
         "../scripts/report_grn_evaluation.py"

@@ -16,5 +16,6 @@ run_to_files(
     embedding=snakemake.input.get("embedding"),
     baseline_scores=snakemake.input.get("baseline_scores"),
     prior_tables=list(snakemake.input.get("prior_tables", [])),
+    pair_evidence=snakemake.input.get("pair_evidence"),
     threads=snakemake.threads,
 )
