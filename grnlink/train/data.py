@@ -20,7 +20,7 @@ from scipy.stats import rankdata
 
 from grnlink import split as split_file
 from grnlink.errors import InputError
-from grnlink.grn.evidence import EVIDENCE_GROUPS, read_pair_evidence
+from grnlink.grn.evidence import evidence_columns, read_pair_evidence
 from grnlink.io import read_table
 
 log = logging.getLogger(__name__)
@@ -166,7 +166,7 @@ def quantiles(values: np.ndarray) -> np.ndarray:
 def pair_evidence(table: pd.DataFrame, genes: list[str], groups: tuple[str, ...], source: str) -> PairEvidence:
     """The evidence table of the grn stage as a `PairEvidence` of the columns of `groups`
     that the table has (RNA-only data have no ATAC columns)."""
-    columns = tuple(c for g in groups for c in EVIDENCE_GROUPS[g] if c in table.columns)
+    columns = tuple(c for c in evidence_columns(groups) if c in table.columns)
     index = pd.Series(np.arange(len(genes)), index=genes)
     table = table[table["TF"].isin(index.index) & table["Target"].isin(index.index)]
     tf, target = index.loc[table["TF"]].to_numpy(), index.loc[table["Target"]].to_numpy()
