@@ -7,6 +7,7 @@ See docs/ARCHITECTURE.md for the fields. Paired data is a MuData (`.h5mu`) with 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import anndata as ad
@@ -16,6 +17,12 @@ import scipy.sparse as sp
 
 from grnlink.errors import InputError
 from grnlink.io import atomic_path
+from grnlink.settings import UNSUPERVISED_MODELS
+
+PAIR_COLUMNS = ("TF", "Target")
+# The grn stage's unsupervised pair scores (grnlink.grn.celltype.baseline_scores): a column
+# per unsupervised model of the train stage.
+BASELINE_COLUMNS = [*PAIR_COLUMNS, *UNSUPERVISED_MODELS]
 
 NETWORK_COLUMNS = ["Gene1", "Gene2", "cell_type"]
 RNA_VAR_COLUMNS = ["is_tf", "selected"]
@@ -106,6 +113,12 @@ def benchmark_tfs(rna: ad.AnnData) -> list[str]:
     """TFs among the benchmark genes, in benchmark order."""
     selected = rna.var["selected"].to_numpy(bool) & rna.var["is_tf"].to_numpy(bool)
     return list(rna.var_names[selected])
+
+
+def candidate_pairs(tfs: Sequence[str], genes: Sequence[str]) -> pd.DataFrame:
+    """`TF, Target`: every TF x gene pair but self loops, in TF order then gene order: the
+    pairs every GRN score and the pair evidence are given for."""
+    return pd.DataFrame([(tf, gene) for tf in tfs for gene in genes if gene != tf], columns=list(PAIR_COLUMNS))
 
 
 def training_network(rna: ad.AnnData) -> pd.DataFrame:

@@ -417,7 +417,7 @@ class GrnSettings(Section):
     max_features: float = 0.1
     subsample: float = 0.9
     early_stop_window: int = 25
-    peak_window: int = 50_000
+    peak_window: int = 250_000
     cells_per_metacell: int = 10
     link_correlation_scope: str = "dataset"
     min_accessibility: float = 0.1
@@ -561,7 +561,9 @@ SUPERVISED_MODELS = (*GRAPH_MODELS, "degree", "evidence_lr")
 # evidence groups a variant may use (their columns: grnlink.grn.evidence.EVIDENCE_GROUPS).
 EVIDENCE_MODELS = ("grnlink", "evidence_lr")
 EVIDENCE_GROUP_NAMES = ("atac", "grnboost2", "coexpression", "cell_specific")
-UNSUPERVISED_MODELS = ("pearson", "grnboost2")
+# Each unsupervised model is a score column of the grn stage's baseline scores
+# (grnlink.dataset.BASELINE_COLUMNS).
+UNSUPERVISED_MODELS = ("pearson", "grnboost2", "celltype_grn")
 PERTURBATIONS = ("none", "coexpression", "prior")
 ENCODERS = ("gcn", "sage", "gat", "none")
 FUSIONS = ("concat", "cross_attention")
@@ -569,6 +571,7 @@ EMBEDDINGS = (True, False, "pca")
 OPTIMIZER_NAMES = ("adam", "rmsprop", "sgd")
 MODEL_LABELS = {
     "scregnet": "scRegNet", "genelink": "GENELink", "pearson": "|Pearson|", "grnboost2": "GRNBoost2",
+    "celltype_grn": "Cell-type GRN (unsupervised)",
     "degree": "Degree baseline (label-only)", "grnlink": "grnlink (degree + GRN evidence + GNN)",
     "evidence_lr": "Evidence LR (degree + GRN evidence)",
 }

@@ -254,9 +254,11 @@ def test_baseline_scores_cover_every_tf_gene_pair(tiny, tiny_tables):
     x = rna[:, row["TF"]].X.toarray().ravel() if sp.issparse(rna.X) else np.asarray(rna[:, row["TF"]].X).ravel()
     y = rna[:, row["Target"]].X.toarray().ravel() if sp.issparse(rna.X) else np.asarray(rna[:, row["Target"]].X).ravel()
     assert row["pearson"] == pytest.approx(abs(np.corrcoef(x, y)[0, 1]), abs=1e-6)
-    best = max(t.set_index(["TF", "target"])["importance"].get((row["TF"], row["Target"]), 0.0)
-               for t in tiny_tables.values())
-    assert row["grnboost2"] == pytest.approx(best)
+    for column, edge_column in (("grnboost2", "importance"), ("celltype_grn", "score")):
+        best = max(t.set_index(["TF", "target"])[edge_column].get((row["TF"], row["Target"]), 0.0)
+                   for t in tiny_tables.values())
+        assert row[column] == pytest.approx(best)
+    assert scores["celltype_grn"].gt(0).any()
 
 
 # ---- regulons and cell-specific GRNs ---------------------------------------------------------
@@ -420,7 +422,8 @@ def hits_in_no_peak_of_the_data(_atac, tfs):
     [
         (no_hits, {}, False, "TF -> peak: the motif hit table is empty"),
         (hits_of_non_tfs, {}, False, "TF -> peak: no motif hit of a benchmark TF"),
-        (None, {}, True, "peak -> gene: no peak within grn.peak_window (50000 bp) of a benchmark gene's TSS"),
+        (None, {}, True, f"peak -> gene: no peak within grn.peak_window ({FAST.peak_window} bp) of a benchmark "
+                         "gene's TSS"),
         (None, {"min_accessibility": 1.0001}, False, "peak -> gene: no peak near a benchmark gene is open in "
                                                      "grn.min_accessibility (1.0001) of the cell type's cells"),
         (hits_in_no_peak_of_the_data, {}, False, "TF -> peak -> gene: no open peak near a gene holds the motif"),

@@ -22,7 +22,7 @@ def test_tiny_run_has_the_grn_outputs(finished_tiny_run):
         assert list(table.columns[:5]) == ["TF", "target", "importance", "atac_support", "peaks"]
         assert set(table["TF"]) <= set(tfs) and set(table["target"]) <= set(genes)
     baseline = pd.read_csv(results / "grn" / "baseline_scores.tsv", sep="\t")
-    assert list(baseline.columns) == ["TF", "Target", "pearson", "grnboost2"]
+    assert list(baseline.columns) == ["TF", "Target", "pearson", "grnboost2", "celltype_grn"]
     assert len(baseline) == len(tfs) * len(genes) - len(tfs)
     assert baseline["pearson"].between(0, 1).all()
     cell_specific = ad.read_h5ad(results / "grn" / "cell_specific.h5ad")

@@ -109,7 +109,7 @@ def test_every_edge_goes_through_a_motif_peak_open_in_its_cell_type(demo_like):
     routes = routes[is_open.loc[list(zip(routes["cell_type"], routes["peak"]))].to_numpy()]
     nearest = routes.groupby(["Gene1", "Gene2", "cell_type"])["distance"].min()
     assert len(nearest) == len(data.network), "an edge has no open motif peak within 200 kb of its target"
-    # Some edges are reachable only beyond the grn stage's default window.
+    # Some edges are reachable only beyond a proximal (50 kb) window.
     assert (nearest > PROXIMAL_WINDOW).mean() > 0.1
 
 

@@ -13,7 +13,7 @@ from grnlink.grn.evidence import EVIDENCE_GROUPS, RNA_EVIDENCE_GROUPS
 from grnlink.train import data as tdata
 from grnlink.train.data import RunInputs
 from grnlink.train.run import gather_metrics, rank_new_edges, run_to_files, run_variant
-from grnlink.settings import TrainSettings, Variant, VariantRun, from_params
+from grnlink.settings import UNSUPERVISED_MODELS, TrainSettings, Variant, VariantRun, from_params
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -94,7 +94,8 @@ def synthetic_inputs() -> RunInputs:
     tf_idx, target_idx = np.meshgrid(np.arange(N_TFS), np.arange(N_GENES), indexing="ij")
     corr = np.corrcoef(expr)
     baseline = pd.DataFrame({"TF": np.array(genes)[tf_idx.ravel()], "Target": np.array(genes)[target_idx.ravel()],
-                             "pearson": np.abs(corr[tf_idx.ravel(), target_idx.ravel()]), "grnboost2": 0.0})
+                             "pearson": np.abs(corr[tf_idx.ravel(), target_idx.ravel()])})
+    baseline["grnboost2"], baseline["celltype_grn"] = np.random.default_rng(2).random((2, len(baseline)))
     return RunInputs(
         genes=tdata.GeneData(genes=genes, tfs=genes[:N_TFS], features=tdata.zscore_rows(expr), embedding=embedding),
         split=synthetic_split(genes, truth, seed=0),
@@ -169,12 +170,13 @@ def test_noise_replicates_and_genelink(inputs):
     assert metrics.loc[metrics["noise"] == 4, "test_auroc"].nunique() == 2
 
 
-def test_pearson_baseline_scores_from_the_grn_stage(inputs):
-    run = fast_run(Variant(name="pcc", model="pearson", noise=True), noise_levels=[1.0], noise_replicates=3)
+@pytest.mark.parametrize("model", UNSUPERVISED_MODELS)
+def test_unsupervised_scores_from_the_grn_stage(inputs, model):
+    run = fast_run(Variant(name="unsupervised", model=model, noise=True), noise_levels=[1.0], noise_replicates=3)
     assert run.noise_levels == () and run.fit is None  # an unsupervised score has no label-noise runs
     result = run_variant(inputs, run, 0)
     assert len(result.metrics) == 1 and result.metrics.iloc[0]["epochs"] == 0
-    scores = inputs.baseline_scores.set_index(["TF", "Target"])["pearson"]
+    scores = inputs.baseline_scores.set_index(["TF", "Target"])[model]
     expected = scores.loc[list(zip(result.test_scores["TF"], result.test_scores["Target"]))].to_numpy()
     assert np.allclose(result.test_scores["score"].to_numpy(), expected)
 

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from grnlink.dataset import benchmark_genes, benchmark_tfs
+from grnlink.dataset import BASELINE_COLUMNS, benchmark_genes, benchmark_tfs, candidate_pairs
 from grnlink.errors import InputError
 from grnlink.grn import atac as atac_lib
 from grnlink.grn.grnboost import infer_links
@@ -37,7 +37,6 @@ from grnlink.settings import CellTypeGrnSettings
 log = logging.getLogger(__name__)
 
 EDGE_COLUMNS = ["TF", "target", "importance", "atac_support", "peaks", "link_correlation", "correlation", "score"]
-BASELINE_COLUMNS = ["TF", "Target", "pearson", "grnboost2"]
 
 
 def dense(matrix) -> np.ndarray:
@@ -205,20 +204,24 @@ def read_edge_table(path: str | os.PathLike[str]) -> pd.DataFrame:
 
 
 def baseline_scores(rna: ad.AnnData, celltype_tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """`TF, Target, pearson, grnboost2` for every benchmark TF x benchmark gene pair (no self pairs).
+    """`TF, Target, pearson, grnboost2, celltype_grn` for every benchmark TF x benchmark gene
+    pair (no self pairs).
 
     `pearson` is |r| over all cells; `grnboost2` the largest importance over the cell-type
-    GRNs (for one-cell-type data, the importance over all cells), 0 when absent.
+    GRNs (for one-cell-type data, the importance over all cells); `celltype_grn` the largest
+    combined edge `score` over them (importance percentile and, for paired data, ATAC
+    support): the unsupervised cell-type GRN. Both 0 when absent.
     """
     genes, tfs = benchmark_genes(rna), benchmark_tfs(rna)
     expression = dense(rna[:, genes].X)
     index = {g: i for i, g in enumerate(genes)}
-    pairs = pd.DataFrame([(tf, g) for tf in tfs for g in genes if g != tf], columns=["TF", "Target"])
+    pairs = candidate_pairs(tfs, genes)
     r = atac_lib.pair_correlations(expression, expression, pairs["TF"].map(index).to_numpy(), pairs["Target"].map(index).to_numpy())
     pairs["pearson"] = np.abs(r)
-    importance = pd.concat(
-        [t[["TF", "target", "importance"]] for t in celltype_tables.values()], ignore_index=True
-    ).groupby(["TF", "target"])["importance"].max()
-    keys = pd.MultiIndex.from_frame(pairs[["TF", "Target"]])
-    pairs["grnboost2"] = importance.reindex(keys).fillna(0.0).to_numpy()
+    best = pd.concat(
+        [t[["TF", "target", "importance", "score"]] for t in celltype_tables.values()], ignore_index=True
+    ).groupby(["TF", "target"])[["importance", "score"]].max()
+    best = best.reindex(pd.MultiIndex.from_frame(pairs[["TF", "Target"]])).fillna(0.0)
+    pairs["grnboost2"] = best["importance"].to_numpy()
+    pairs["celltype_grn"] = best["score"].to_numpy()
     return pairs[BASELINE_COLUMNS]

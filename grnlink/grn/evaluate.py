@@ -18,6 +18,8 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from grnlink.dataset import candidate_pairs
+
 EVALUATION_COLUMNS = [
     "network", "scope", "seed", "cell_type", "n_pairs", "n_positive", "auroc", "auprc",
 ]
@@ -92,7 +94,7 @@ def evaluate_cell_types(
     `truth` has columns Gene1, Gene2, cell_type; candidate pairs are every TF x gene pair
     without self loops.
     """
-    pairs = pd.DataFrame([(tf, g) for tf in tfs for g in genes if g != tf], columns=["TF", "Target"])
+    pairs = candidate_pairs(tfs, genes)
     rows = []
     for cell_type, table in celltype_tables.items():
         edges = truth[truth["cell_type"].astype(str) == cell_type]

@@ -35,13 +35,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from grnlink.dataset import benchmark_genes, benchmark_tfs
+from grnlink.dataset import PAIR_COLUMNS, benchmark_genes, benchmark_tfs, candidate_pairs
 from grnlink.errors import InputError
 from grnlink.grn.atac import standardise
 from grnlink.grn.evaluate import cell_specific_shares, score_pairs
 from grnlink.io import read_table
 
-PAIR_COLUMNS = ("TF", "Target")
 EVIDENCE_GROUPS: dict[str, tuple[str, ...]] = {
     "atac": (
         "grn_score_max", "grn_score_mean", "atac_support_max", "atac_support_mean", "atac_cell_type_share",
@@ -57,11 +56,6 @@ RNA_EVIDENCE_GROUPS = ("grnboost2", "coexpression", "cell_specific")
 def evidence_columns(groups: Iterable[str]) -> tuple[str, ...]:
     """The columns of `groups`, flattened in the order of the groups given."""
     return tuple(column for group in groups for column in EVIDENCE_GROUPS[group])
-
-
-def candidate_pairs(tfs: list[str], genes: list[str]) -> pd.DataFrame:
-    """`TF, Target`: every TF x gene but itself, in TF order then gene order."""
-    return pd.DataFrame([(tf, gene) for tf in tfs for gene in genes if gene != tf], columns=list(PAIR_COLUMNS))
 
 
 def per_cell_type(pairs: pd.DataFrame, tables: Mapping[str, pd.DataFrame], column: str) -> np.ndarray:

@@ -45,7 +45,7 @@ def read_celltype_tables(paths: Mapping[str, PathLike]) -> dict[str, pd.DataFram
 
 
 def run_baseline_scores(*, preprocessed: PathLike, celltype_paths: Mapping[str, PathLike], output: PathLike) -> None:
-    rna, _ = dataset.load(preprocessed)
+    rna = dataset.load_rna(preprocessed)
     write_table(baseline_scores(rna, read_celltype_tables(celltype_paths)), output)
 
 
@@ -68,7 +68,7 @@ def run_cell_specific(
     output: PathLike,
 ) -> None:
     seed_everything(settings.seed)
-    rna, _ = dataset.load(preprocessed)
+    rna = dataset.load_rna(preprocessed)
     result = cell_specific_grns(rna, read_celltype_tables(celltype_paths), settings, str(preprocessed))
     result.uns["grnlink"] = {"seed": settings.seed, "versions": package_versions(), "settings": to_params(settings)}
     log.info("cell-specific GRNs: %d cells x %d edges; aucell %d, csn %d non-zeros",
@@ -84,7 +84,7 @@ def run_evaluation(
     (the seed the GRNs were inferred with) is recorded in every row."""
     rna, atac = dataset.load(preprocessed)
     tables = read_celltype_tables(celltype_paths)
-    networks = network_scores(read_table(baseline, required=["TF", "Target", "pearson", "grnboost2"]), tables, atac is not None)
+    networks = network_scores(read_table(baseline, required=dataset.BASELINE_COLUMNS), tables, atac is not None)
     splits = {
         int(seed): read_table(path, required=["TF", "Target", "label", "part"], dtype={"TF": str, "Target": str})
         for seed, path in split_paths.items()

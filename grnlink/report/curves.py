@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, precision_recall_curve
 
+from grnlink import dataset
+
 
 @dataclass(frozen=True)
 class PRCurve:
@@ -26,9 +28,8 @@ class PRCurve:
 
 
 def candidate_pairs(tfs: Sequence[str], genes: Sequence[str]) -> pd.DataFrame:
-    """All TF -> gene pairs among the benchmark genes, self loops excluded."""
-    pairs = pd.MultiIndex.from_product([list(tfs), list(genes)], names=["TF", "target"]).to_frame(index=False)
-    return pairs[pairs["TF"] != pairs["target"]].reset_index(drop=True)
+    """`dataset.candidate_pairs` with the edge tables' `target` column name."""
+    return dataset.candidate_pairs(tfs, genes).rename(columns={"Target": "target"})
 
 
 def celltype_truth(network: pd.DataFrame, cell_type: str) -> pd.DataFrame:

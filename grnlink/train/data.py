@@ -19,6 +19,7 @@ import scipy.sparse as sp
 from scipy.stats import rankdata
 
 from grnlink import split as split_file
+from grnlink.dataset import BASELINE_COLUMNS
 from grnlink.errors import InputError
 from grnlink.grn.evidence import evidence_columns, read_pair_evidence
 from grnlink.io import read_table
@@ -27,7 +28,6 @@ log = logging.getLogger(__name__)
 
 SPLIT_PARTS = ("train", "validation", "test")
 Scorer = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (TF indices, target indices) -> scores
-BASELINE_COLUMNS = ["TF", "Target", "pearson", "grnboost2"]
 CELLTYPE_GRN_COLUMNS = ["TF", "target", "importance"]
 
 
@@ -124,7 +124,7 @@ def read_celltype_grn(path: str | os.PathLike[str]) -> pd.DataFrame:
 
 
 def read_baseline_scores(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Unsupervised pair scores of the `grn` stage (TF, Target, pearson, grnboost2)."""
+    """Unsupervised pair scores of the `grn` stage (`dataset.BASELINE_COLUMNS`)."""
     return read_table(path, required=BASELINE_COLUMNS, sep="\t")
 
 

@@ -47,7 +47,7 @@ class VariantResult:
 
 def load_gene_data(preprocessed: str | os.PathLike[str], embedding: str | os.PathLike[str] | None) -> tdata.GeneData:
     """Benchmark genes, benchmark TFs, z-scored expression and (optionally) the embedding."""
-    rna, _ = dataset.load(preprocessed)
+    rna = dataset.load_rna(preprocessed)
     genes = dataset.benchmark_genes(rna)
     return tdata.GeneData(
         genes=genes,
