@@ -5,13 +5,16 @@ results/tables/metrics.tsv (jobs whose outputs are newer than their inputs are n
 whatever their params, so a call can add seeds or variants to an earlier one), then writes one section of bench/RESULTS.md: per protocol,
 per dataset and variant, the test scores (pooled and per-TF AUROC/AUPRC, EPR: mean ± sd
 over seeds) and the lift over the label-only degree baseline paired by split seed (mean and
-95 % t-interval) for pooled AUROC, AUPRC and per-TF AUROC. With --finished-only it runs
-nothing and summarises the runs finished so far (while a long bench still runs).
+95 % t-interval) for pooled AUROC, AUPRC and per-TF AUROC; with --compare VARIANT, also
+VARIANT minus every other method the same way. With --finished-only it runs nothing and
+summarises the runs finished so far (while a long bench still runs).
 
     .venv/bin/python bench/evaluation_bench.py --config config/config.yaml --seeds 5 --all-variants \
         --workdir /tmp/grnlink-eval-demo
     .venv/bin/python bench/evaluation_bench.py --config bench/configs/evaluation_shipped.yaml \
         --workdir /tmp/grnlink-eval-shipped
+    .venv/bin/python bench/evaluation_bench.py --config bench/configs/evidence_demo.yaml --compare grnlink \
+        --workdir /tmp/grnlink-evidence-demo
 """
 
 from __future__ import annotations
@@ -84,7 +87,28 @@ def protocol_table(metrics: pd.DataFrame, protocol: str, labels: dict[str, str],
     return pd.DataFrame(rows)
 
 
-def section_body(metrics: pd.DataFrame, config: dict, config_name: str) -> str:
+def comparison_table(metrics: pd.DataFrame, protocol: str, labels: dict[str, str], variant: str) -> pd.DataFrame:
+    """Rows (dataset, other method): `variant`'s score minus the other's, paired by split seed
+    (mean [95 % CI]), for the lift metrics."""
+    runs = clean_runs(metrics[metrics["protocol"] == protocol])
+    others = [v for v in labels if v in set(runs["variant"]) and v != variant]
+    differences = {other: lift_over_baseline(metrics, baseline=other, labels=labels, protocol=protocol)
+                   for other in others}
+    rows = []
+    for dataset in dict.fromkeys(runs["dataset"]):
+        for other, difference in differences.items():
+            of_pair = difference[(difference["dataset"] == dataset) & (difference["variant"] == variant)]
+            if of_pair.empty:
+                continue
+            row = {"dataset": dataset, "against": labels[other].replace("|", "\\|"),
+                   "seeds": int(of_pair["n_seeds"].iloc[0])}
+            row |= {name: _interval(of_pair[of_pair["metric"] == column].iloc[0])
+                    for column, name in LIFT_METRICS.items()}
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def section_body(metrics: pd.DataFrame, config: dict, config_name: str, compare: str | None = None) -> str:
     # The configured variants (the default list when the config has none), as the workflow reads them.
     variants = TrainSettings.from_config(config.get("train")).variants
     roles = variant_roles(variants, ReportSettings.from_config(config.get("report")).labels,
@@ -101,6 +125,9 @@ def section_body(metrics: pd.DataFrame, config: dict, config_name: str) -> str:
     for protocol in dict.fromkeys(metrics["protocol"]):
         table = protocol_table(metrics, protocol, roles.labels, roles.degree)
         parts.append(f"### {protocol_title(protocol)}\n\n" + table.to_markdown(index=False))
+        if compare:
+            parts.append(f"{roles.labels[compare]} minus each other method, paired by split seed (mean [95 % "
+                         "t-interval]):\n\n" + comparison_table(metrics, protocol, roles.labels, compare).to_markdown(index=False))
     return "\n\n".join(parts)
 
 
@@ -114,6 +141,8 @@ def main() -> None:
     parser.add_argument("--finished-only", action="store_true",
                         help="run nothing; summarise the runs finished so far in --workdir")
     parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--compare", metavar="VARIANT",
+                        help="also tabulate VARIANT minus every other method, paired by split seed")
     args = parser.parse_args()
     config = yaml.safe_load(args.config.read_text())
     if args.seeds:
@@ -125,7 +154,7 @@ def main() -> None:
     name = str(args.config.resolve().relative_to(ROOT)) if args.config.resolve().is_relative_to(ROOT) else str(args.config)
     name += " with the default variants" if args.all_variants else ""
     name += ", runs finished so far" if args.finished_only else ""
-    update_section(f"Evaluation against the degree baseline: {name} (issue 15)", section_body(metrics, config, name))
+    update_section(f"Evaluation against the degree baseline: {name} (issue 15)", section_body(metrics, config, name, args.compare))
 
 
 if __name__ == "__main__":

@@ -715,8 +715,11 @@ DEFAULT_VARIANTS = (
     Variant("scregnet_cross_attention", fusion="cross_attention"),
     Variant("scregnet_pair_coexpression", pair_coexpression=True, classifier_layers=1),
     Variant("genelink", model="genelink", noise=True),
+    Variant("evidence_lr", model="evidence_lr"),
+    Variant("grnlink", model="grnlink"),
     Variant("pearson", model="pearson"),
     Variant("grnboost2", model="grnboost2"),
+    Variant("celltype_grn", model="celltype_grn"),
 )
 
 

@@ -108,7 +108,9 @@ def test_every_edge_goes_through_a_motif_peak_open_in_its_cell_type(demo_like):
     routes = data.network.merge(pairs, on=["Gene1", "Gene2"])
     routes = routes[is_open.loc[list(zip(routes["cell_type"], routes["peak"]))].to_numpy()]
     nearest = routes.groupby(["Gene1", "Gene2", "cell_type"])["distance"].min()
-    assert len(nearest) == len(data.network), "an edge has no open motif peak within 200 kb of its target"
+    # An enhancer follows its regulators (test_an_open_enhancer_follows_its_regulator_...): where
+    # they are low in a cell type it may fall below detection; that stays rare.
+    assert len(nearest) >= 0.99 * len(data.network), "edges without an open motif peak within 200 kb"
     # Some edges are reachable only beyond a proximal (50 kb) window.
     assert (nearest > PROXIMAL_WINDOW).mean() > 0.1
 
@@ -193,3 +195,30 @@ def test_pearson_recovers_cell_type_specific_edges_above_chance_below_trivial(de
     assert len(aurocs) == params.n_cell_types
     assert 0.6 < np.mean(aurocs) < 0.95
     assert min(aurocs) > 0.55 and max(aurocs) < 0.95
+
+
+def test_an_open_enhancer_follows_its_regulator_within_a_cell_type(demo_like):
+    """Within a cell type, a true enhancer's counts correlate with its TF's expression (TF
+    binding opens chromatin); a motif peak the TF does not act through does not."""
+    _, data = demo_like
+    rna = data.rna_counts.toarray().astype(float)
+    expression = np.log1p(rna / rna.sum(axis=1, keepdims=True) * 1e4)
+    atac = data.atac_counts.toarray().astype(float)
+    gene_names = data.genes["gene_name"].to_numpy()
+    peaks = data.peaks.reset_index(drop=True)
+    hits = data.motif_hits.merge(peaks.reset_index().rename(columns={"index": "column"}), on="peak")
+    hits = hits[hits["gene"] >= 0]
+    tf_column = {name: i for i, name in enumerate(gene_names)}
+    edges = set(zip(data.network["Gene1"], data.network["Gene2"], data.network["cell_type"]))
+    correlations: dict[bool, list[float]] = {True: [], False: []}
+    for cell_type in np.unique(data.cell_types):
+        cells = data.cell_types == cell_type
+        z_atac = (atac[cells] - atac[cells].mean(0)) / (atac[cells].std(0) + 1e-12)
+        z_rna = (expression[cells] - expression[cells].mean(0)) / (expression[cells].std(0) + 1e-12)
+        for hit in hits.itertuples():
+            if atac[cells, hit.column].mean() < 0.08:  # closed in this type
+                continue
+            true = hit.role == "enhancer" and (hit.TF, gene_names[hit.gene], cell_type) in edges
+            correlations[true].append(float((z_atac[:, hit.column] * z_rna[:, tf_column[hit.TF]]).mean()))
+    assert np.mean(correlations[True]) > 0.03
+    assert abs(np.mean(correlations[False])) < 0.01
