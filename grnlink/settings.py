@@ -800,6 +800,7 @@ class TrainSettings(Section):
     attention_heads: int = 4
     attention_dropout: float = 0.1
     grn_edge_ratio: float = 1.0
+    grnlink_weight_decay: float = 1e-3
     genelink_lr: float = 3e-3
     genelink_lr_decay: float = 0.99
     genelink_epochs: int = 20
@@ -829,6 +830,10 @@ class TrainSettings(Section):
         return FitOptions(epochs=self.epochs, patience=self.patience, lr=self.lr, weight_decay=self.weight_decay,
                           batch_size=self.batch_size, lr_decay=1.0, edge_holdout=self.edge_holdout)
 
+    def grnlink_fit_options(self) -> FitOptions:
+        """grnlink's fit: scRegNet's with its own weight decay."""
+        return dataclasses.replace(self.fit_options(), weight_decay=self.grnlink_weight_decay)
+
     def genelink_fit_options(self) -> FitOptions:
         """GENELink's training as published: Adam without weight decay, the learning rate
         decayed after every step, small batches, a fixed number of epochs without early
@@ -850,7 +855,7 @@ class TrainSettings(Section):
         return VariantRun(
             variant=variant,
             model=self.network_sizes(variant) if variant.model in ("scregnet", "grnlink") else None,
-            fit={"scregnet": self.fit_options(), "grnlink": self.fit_options(),
+            fit={"scregnet": self.fit_options(), "grnlink": self.grnlink_fit_options(),
                  "genelink": self.genelink_fit_options()}.get(variant.model),
             noise_levels=self.noise_levels if noise_on else (),
             noise_replicates=self.noise_replicates if noise_on else 0,

@@ -41,7 +41,7 @@ def test_pair_evidence_holds_quantiles_of_the_columns_the_data_have():
         evidence.check_covers(np.array([0]), np.array([0]))
 
 
-def test_the_degree_offset_is_fitted_without_validation_or_test_labels(evidence_inputs):
+def test_the_offset_is_fitted_without_validation_or_test_labels(evidence_inputs):
     run = fast_run(Variant("g", model="grnlink"))
     labels = evidence_inputs.split.loc[evidence_inputs.split["part"] == "train", "label"].to_numpy()
     flipped = evidence_inputs.split.copy()
@@ -50,12 +50,34 @@ def test_the_degree_offset_is_fitted_without_validation_or_test_labels(evidence_
     first = _model_inputs(evidence_inputs, run, labels)
     second = _model_inputs(replace(evidence_inputs, split=flipped), run, labels)
     tf, target = np.repeat(np.arange(N_TFS), N_GENES), np.tile(np.arange(N_GENES), N_TFS)
-    assert np.array_equal(first.degree.logit(tf, target), second.degree.logit(tf, target))
+    covered = evidence_inputs.evidence.covered[tf, target]
+    tf, target = tf[covered], target[covered]
+    assert np.array_equal(first.offset.logit(tf, target), second.offset.logit(tf, target))
     assert np.array_equal(first.train.offset.numpy(), second.train.offset.numpy())
     # training rows leave their own label out of the degree counts
-    own_out = first.degree.logit(first.train.tf.numpy(), first.train.target.numpy(), labels)
+    own_out = first.offset.logit(first.train.tf.numpy(), first.train.target.numpy(), labels)
     assert np.allclose(first.train.offset.numpy(), own_out)
-    assert not np.allclose(own_out, first.degree.logit(first.train.tf.numpy(), first.train.target.numpy()))
+    assert not np.allclose(own_out, first.offset.logit(first.train.tf.numpy(), first.train.target.numpy()))
+
+
+def test_grnlink_starts_from_the_evidence_regression(evidence_inputs):
+    """The learned term starts at zero, so before training grnlink scores as evidence_lr."""
+    import torch
+
+    from grnlink.train.graph_run import _build
+    from grnlink.train.fit import predict
+
+    run = fast_run(Variant("g", model="grnlink"))
+    labels = evidence_inputs.split.loc[evidence_inputs.split["part"] == "train", "label"].to_numpy()
+    model_inputs = _model_inputs(evidence_inputs, run, labels)
+    model = _build(run, evidence_inputs, model_inputs, {})
+    validation = model_inputs.validation
+    untrained = predict(model, model_inputs.graph, validation.tf, validation.target, validation.offset)
+    regression = run_variant(evidence_inputs, fast_run(Variant("m", model="evidence_lr")), 0)
+    assert np.allclose(untrained, torch.sigmoid(validation.offset).numpy())
+    assert np.allclose(untrained, model_inputs.offset.regression.predict_proba(
+        model_inputs.offset.features(validation.tf.numpy(), validation.target.numpy()))[:, 1], atol=1e-6)
+    assert regression.metrics.iloc[0]["val_auroc"] > 0.5
 
 
 @pytest.mark.parametrize("model", ["evidence_lr", "grnlink"])

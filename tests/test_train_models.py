@@ -340,9 +340,19 @@ def test_cross_attention_needs_embedding_and_gnn():
         CrossAttentionFusion(EMB_DIM, graph_dim=NoGraphEncoder.out_dim, neighbourhood=STAR)
 
 
+def _as_if_trained(model):
+    """grnlink's scorer starts with zero output layers (its logit is the offset alone);
+    give them the nonzero weights training would."""
+    generator = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for layer in (model.scorer.pair[-1], model.scorer.tf_weights):
+            layer.weight.copy_(torch.randn(layer.weight.shape, generator=generator))
+    return model
+
+
 def test_grnlink_reads_the_training_graph_and_the_inferred_grn_as_two_edge_types(inputs):
     x, embedding, ring, tf, target = inputs
-    model = _built(Variant("grnlink", model="grnlink")).eval()
+    model = _as_if_trained(_built(Variant("grnlink", model="grnlink")).eval())
     assert isinstance(model.encoder, RelationalGNNEncoder) and isinstance(model.scorer, EvidencePairScorer)
     assert torch.equal(model.encoder.grn_edge_index, STAR)
     base = model(x, ring, embedding, tf, target)
@@ -358,7 +368,7 @@ def test_grnlink_scorer_weighs_the_evidence_per_tf(inputs):
     x, embedding, ring, _, _ = inputs
     torch.manual_seed(0)
     evidence = torch.zeros(N_GENES, N_GENES, N_EVIDENCE)
-    model = _built(Variant("grnlink", model="grnlink"), evidence=evidence).eval()
+    model = _as_if_trained(_built(Variant("grnlink", model="grnlink"), evidence=evidence).eval())
     tf = torch.tensor([0, 0, 1, 1])
     target = torch.tensor([5, 6, 5, 6])
     before = model(x, ring, embedding, tf, target)

@@ -30,6 +30,12 @@ class EvidenceRegression:
         self.evidence.check_covers(tf, target)
         return self.regression.predict_proba(self.features(tf, target))[:, 1]
 
+    def logit(self, tf: np.ndarray, target: np.ndarray, own_label: np.ndarray | None = None) -> np.ndarray:
+        """The regression's log-odds of pairs; `own_label`: training rows (their degree
+        features leave their own label out)."""
+        self.evidence.check_covers(tf, target)
+        return self.regression.decision_function(self.features(tf, target, own_label))
+
 
 def fit_evidence_regression(tf: np.ndarray, target: np.ndarray, label: np.ndarray, n_genes: int,
                             evidence: PairEvidence) -> EvidenceRegression:

@@ -1,7 +1,7 @@
 """Graph models on one split: the training graph (with its perturbation), the inferred GRN
 graph, the network a variant names (scRegNet, grnlink or GENELink), its fit with early
-stopping on validation (grnlink: on top of the degree baseline's logit), and an optional
-Optuna search. Imported only by runs of graph models (it needs torch)."""
+stopping on validation (grnlink: on top of the evidence regression's logit), and an
+optional Optuna search. Imported only by runs of graph models (it needs torch)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from grnlink.reproducibility import seed_everything
 from grnlink.train import graphs
 from grnlink.train.build import build_model
 from grnlink.train.data import RunInputs, Scorer, pearson_matrix, split_parts
-from grnlink.train.degree import DegreeBaseline, fit_degree_baseline
+from grnlink.train.evidence_lr import EvidenceRegression, fit_evidence_regression
 from grnlink.train.fit import EdgeSwap, GraphInputs, LabelledPairs, fit, predict, tune
 from grnlink.settings import VariantRun
 
@@ -24,14 +24,14 @@ from grnlink.settings import VariantRun
 @dataclass(frozen=True)
 class ModelInputs:
     """A graph model's inputs on one split: genes and graphs, labelled training and
-    validation pairs, the inferred GRN graph, and (grnlink) the fitted degree baseline
-    whose logit is each pair's offset."""
+    validation pairs, the inferred GRN graph, and (grnlink) the evidence regression fitted
+    to the training pairs, whose logit is each pair's offset."""
 
     graph: GraphInputs
     train: LabelledPairs
     validation: LabelledPairs
     grn_edges: torch.Tensor | None
-    degree: DegreeBaseline | None
+    offset: EvidenceRegression | None
     added_edges: int
 
 
@@ -62,12 +62,12 @@ def _grn_edges(inputs: RunInputs, run: VariantRun, graph: torch.Tensor) -> torch
     return graphs.inferred_grn_edges(inputs.evidence.strength, n_edges)
 
 
-def _labelled(part: pd.DataFrame, labels: np.ndarray, degree: DegreeBaseline | None,
+def _labelled(part: pd.DataFrame, labels: np.ndarray, offset_model: EvidenceRegression | None,
               training_rows: bool) -> LabelledPairs:
-    """Pairs of a split part; with the degree baseline's logit as offset (training rows
-    leave their own label out of its counts)."""
+    """Pairs of a split part; with the evidence regression's logit as offset (training rows
+    leave their own label out of its degree features)."""
     tf, target = part["tf"].to_numpy(), part["target"].to_numpy()
-    offset = None if degree is None else degree.logit(tf, target, labels if training_rows else None)
+    offset = None if offset_model is None else offset_model.logit(tf, target, labels if training_rows else None)
     return LabelledPairs.of(tf, target, labels, offset)
 
 
@@ -79,20 +79,20 @@ def _model_inputs(inputs: RunInputs, run: VariantRun, labels: np.ndarray) -> Mod
     embedding = inputs.genes.embedding if variant.uses_embedding else None
     if variant.uses_embedding and embedding is None:
         raise ValueError(f"variant {variant.name} needs the foundation-model embedding")
-    degree = None
+    offset_model = None
     if variant.model == "grnlink":
         train = parts["train"]
-        degree = fit_degree_baseline(train["tf"].to_numpy(), train["target"].to_numpy(), labels,
-                                     len(inputs.genes.genes))
+        offset_model = fit_evidence_regression(train["tf"].to_numpy(), train["target"].to_numpy(), labels,
+                                               len(inputs.genes.genes), inputs.evidence)
     graph_inputs = GraphInputs(x=torch.as_tensor(inputs.genes.features), edge_index=graph,
                                embedding=None if embedding is None else torch.as_tensor(embedding), swap=swap)
     return ModelInputs(
         graph=graph_inputs,
-        train=_labelled(parts["train"], labels, degree, training_rows=True),
-        validation=_labelled(parts["validation"], parts["validation"]["label"].to_numpy(), degree,
+        train=_labelled(parts["train"], labels, offset_model, training_rows=True),
+        validation=_labelled(parts["validation"], parts["validation"]["label"].to_numpy(), offset_model,
                              training_rows=False),
         grn_edges=_grn_edges(inputs, run, graph),
-        degree=degree,
+        offset=offset_model,
         added_edges=n_added,
     )
 
@@ -117,12 +117,12 @@ def graph_model_run(inputs: RunInputs, run: VariantRun, labels: np.ndarray, seed
     seed_everything(seed)
     model = _build(run, inputs, model_inputs, model_overrides)
     result = fit(model, model_inputs.graph, model_inputs.train, model_inputs.validation, options, seed)
-    degree = model_inputs.degree
+    offset_model = model_inputs.offset
 
     def scorer(tf: np.ndarray, target: np.ndarray) -> np.ndarray:
         if run.variant.model == "grnlink":
             inputs.evidence.check_covers(tf, target)
-        offset = None if degree is None else torch.as_tensor(degree.logit(tf, target), dtype=torch.float32)
+        offset = None if offset_model is None else torch.as_tensor(offset_model.logit(tf, target), dtype=torch.float32)
         return predict(result.model, model_inputs.graph, torch.as_tensor(tf, dtype=torch.long),
                        torch.as_tensor(target, dtype=torch.long), offset)
 

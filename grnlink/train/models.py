@@ -353,9 +353,11 @@ class EvidencePairScorer(PairScorer):
     where e is the pair's evidence (`evidence[tf, target]`: quantiles, centred at 0) and the
     first MLP has one hidden layer of width `hidden`. The second term gives every TF its own
     weight on each evidence column (a TF whose targets are best told by ATAC, another by
-    co-expression), so the score is not a TF score plus a target score. The degree
-    baseline's logit is added by the trainer (grnlink.train.fit), outside the module. The
-    evidence tensor is a buffer outside the state dict.
+    co-expression), so the score is not a TF score plus a target score. Both terms' output
+    layers start at zero: the module adds what training finds beyond the offset, the
+    evidence regression's logit (degree features and evidence, linear; fitted to the
+    training pairs by grnlink.train.graph_run and added by the trainer, outside the
+    module). The evidence tensor is a buffer outside the state dict.
     """
 
     def __init__(self, n_in: int, evidence: torch.Tensor, *, hidden: int, mlp_layers: int, dropout: float):
@@ -368,6 +370,10 @@ class EvidencePairScorer(PairScorer):
         mapped = hidden if mlp_layers else n_in
         self.pair = nn.Sequential(_mlp(3 * mapped + n_evidence, hidden, 1, dropout), nn.Linear(hidden, 1))
         self.tf_weights = nn.Linear(mapped, n_evidence, bias=False)
+        # Zero output layers: training starts from the offset (the evidence regression) alone.
+        for layer in (self.pair[-1], self.tf_weights):
+            nn.init.zeros_(layer.weight)
+        nn.init.zeros_(self.pair[-1].bias)
 
     def forward(self, z: torch.Tensor, tf: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         mapped = self.mlp(z)

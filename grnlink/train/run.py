@@ -1,11 +1,11 @@
 """One configured variant on one split: the clean run plus its label-noise replicates.
 
 A variant is scRegNet (any encoder, with or without the embedding, with or without edge
-perturbation), grnlink (the degree baseline's logit plus a learned term from the grn
+perturbation), grnlink (the evidence regression's logit plus a learned term from the grn
 stage's pair evidence, a GNN over the training graph and the inferred GRN, and the
 embedding), GENELink, the label-only degree baseline (grnlink.train.degree), the evidence
 regression (grnlink.train.evidence_lr), or an unsupervised baseline score (|Pearson|,
-GRNBoost2) read from the `grn` stage. Every run
+GRNBoost2, the cell-type GRN) read from the `grn` stage. Every run
 yields a metrics row (validation and test: pooled AUROC/AUPRC; test also their means within
 TFs and the early precision ratio); the clean run also yields its scored test pairs and the
 ranked new edges over all candidate pairs outside the training part.
