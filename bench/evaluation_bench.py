@@ -6,7 +6,8 @@ whatever their params, so a call can add seeds or variants to an earlier one), t
 per dataset and variant, the test scores (pooled and per-TF AUROC/AUPRC, EPR: mean ± sd
 over seeds) and the lift over the label-only degree baseline paired by split seed (mean and
 95 % t-interval) for pooled AUROC, AUPRC and per-TF AUROC; with --compare VARIANT, also
-VARIANT minus every other method the same way. With --finished-only it runs nothing and
+VARIANT minus every other method the same way, and with --targets, VARIANT's lift over
+degree against those targets (met, or short by how much). With --finished-only it runs nothing and
 summarises the runs finished so far (while a long bench still runs).
 
     .venv/bin/python bench/evaluation_bench.py --config config/config.yaml --seeds 5 --all-variants \
@@ -15,6 +16,8 @@ summarises the runs finished so far (while a long bench still runs).
         --workdir /tmp/grnlink-eval-shipped
     .venv/bin/python bench/evaluation_bench.py --config bench/configs/evidence_demo.yaml --compare grnlink \
         --workdir /tmp/grnlink-evidence-demo
+    .venv/bin/python bench/evaluation_bench.py --config bench/configs/evidence_shipped.yaml --compare grnlink \
+        --targets 0.02,0.03 --workdir /tmp/grnlink-evidence-shipped
 """
 
 from __future__ import annotations
@@ -108,7 +111,28 @@ def comparison_table(metrics: pd.DataFrame, protocol: str, labels: dict[str, str
     return pd.DataFrame(rows)
 
 
-def section_body(metrics: pd.DataFrame, config: dict, config_name: str, compare: str | None = None) -> str:
+def target_lines(metrics: pd.DataFrame, protocol: str, labels: dict[str, str], degree: str, variant: str,
+                 targets: dict[str, float]) -> list[str]:
+    """Per dataset: `variant`'s mean lift over `degree` for each metric of `targets`, met or
+    short by how much."""
+    lift = lift_over_baseline(metrics, baseline=degree, labels=labels, protocol=protocol)
+    lines = []
+    for dataset in dict.fromkeys(lift["dataset"]):
+        parts = []
+        for column, target in targets.items():
+            match = lift[(lift["dataset"] == dataset) & (lift["variant"] == variant) & (lift["metric"] == column)]
+            if match.empty:
+                continue
+            mean = float(match["mean"].iloc[0])
+            verdict = "met" if mean >= target else f"short by {target - mean:.3f}"
+            parts.append(f"{LIFT_METRICS[column]} {mean:+.3f} (target {target:+.3f}: {verdict})")
+        if parts:
+            lines.append(f"- {dataset}: " + "; ".join(parts))
+    return lines
+
+
+def section_body(metrics: pd.DataFrame, config: dict, config_name: str, compare: str | None = None,
+                 targets: dict[str, float] | None = None) -> str:
     # The configured variants (the default list when the config has none), as the workflow reads them.
     variants = TrainSettings.from_config(config.get("train")).variants
     roles = variant_roles(variants, ReportSettings.from_config(config.get("report")).labels,
@@ -122,13 +146,30 @@ def section_body(metrics: pd.DataFrame, config: dict, config_name: str, compare:
         "difference, one that includes it is not. The degree baseline's own rows show its scores; its lift "
         "columns are empty."
     ]
+    if compare and targets:
+        groups = TrainSettings.from_config(config.get("train")).variant(compare).evidence_groups
+        parts.append(f"Targets for {roles.labels[compare]}: mean lift over degree per protocol and dataset. "
+                     f"Evidence groups it reads: {', '.join(groups) or 'none'} (data without ATAC lack "
+                     "the atac group), with its GNN over the training graph and the inferred GRN, and "
+                     "the embedding.")
     for protocol in dict.fromkeys(metrics["protocol"]):
         table = protocol_table(metrics, protocol, roles.labels, roles.degree)
         parts.append(f"### {protocol_title(protocol)}\n\n" + table.to_markdown(index=False))
         if compare:
             parts.append(f"{roles.labels[compare]} minus each other method, paired by split seed (mean [95 % "
                          "t-interval]):\n\n" + comparison_table(metrics, protocol, roles.labels, compare).to_markdown(index=False))
+        if compare and targets:
+            parts.append("\n".join(["Targets (lift over degree):",
+                                    *target_lines(metrics, protocol, roles.labels, roles.degree, compare, targets)]))
     return "\n\n".join(parts)
+
+
+def parse_targets(text: str | None) -> dict[str, float] | None:
+    """`0.02,0.03` -> {test_auroc: 0.02, test_auprc: 0.03}."""
+    if not text:
+        return None
+    auroc, auprc = (float(value) for value in text.split(","))
+    return {"test_auroc": auroc, "test_auprc": auprc}
 
 
 def main() -> None:
@@ -143,6 +184,8 @@ def main() -> None:
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--compare", metavar="VARIANT",
                         help="also tabulate VARIANT minus every other method, paired by split seed")
+    parser.add_argument("--targets", metavar="AUROC,AUPRC",
+                        help="with --compare: lift-over-degree targets of VARIANT; says met or short by how much")
     args = parser.parse_args()
     config = yaml.safe_load(args.config.read_text())
     if args.seeds:
@@ -154,7 +197,7 @@ def main() -> None:
     name = str(args.config.resolve().relative_to(ROOT)) if args.config.resolve().is_relative_to(ROOT) else str(args.config)
     name += " with the default variants" if args.all_variants else ""
     name += ", runs finished so far" if args.finished_only else ""
-    update_section(f"Evaluation against the degree baseline: {name} (issue 15)", section_body(metrics, config, name, args.compare))
+    update_section(f"Evaluation against the degree baseline: {name} (issue 15)", section_body(metrics, config, name, args.compare, parse_targets(args.targets)))
 
 
 if __name__ == "__main__":
