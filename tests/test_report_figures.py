@@ -231,6 +231,14 @@ def test_lift_figure_is_readable_with_many_variants(tmp_path, n_datasets, seeds)
     assert_readable_figure(tmp_path / "l.png", tmp_path / "l.svg")
 
 
+def test_lift_figure_of_two_variants_is_readable(tmp_path):
+    lift, labels = many_variant_lift(1, 3)
+    two = lift[lift["variant"].isin(["v0", "v1"])]
+    fig = figures.lift_figure(two, baseline="degree", labels=labels, protocol="genelink")
+    figures.save_figure(fig, tmp_path / "l.png", tmp_path / "l.svg")
+    assert_readable_figure(tmp_path / "l.png", tmp_path / "l.svg")
+
+
 def test_lift_figure_draws_the_interval_of_the_table(tmp_path):
     lift, labels = many_variant_lift(1, 3)
     fig = figures.lift_figure(lift, baseline="degree", labels=labels, protocol="gene_holdout")

@@ -273,7 +273,8 @@ def lift_figure(lift: pd.DataFrame, *, baseline: str, labels: Mapping[str, str],
     colours = colour_map(datasets)
     step = min(0.7 / len(datasets), 0.22)
     offsets = {d: (j - (len(datasets) - 1) / 2) * step for j, d in enumerate(datasets)}
-    height = 1.8 + len(variants) * max(0.4, 0.12 * len(datasets) + 0.2)
+    # At least 3 in (450 px at the saved 150 dpi), so a figure of one or two variants stays readable.
+    height = max(3.0, 1.8 + len(variants) * max(0.4, 0.12 * len(datasets) + 0.2))
     fig = Figure(figsize=(3.6 * len(columns) + 3.0, height), layout="constrained")
     axes = fig.subplots(1, len(columns), sharey=True, squeeze=False)[0]
     rows = {v: i for i, v in enumerate(variants)}
