@@ -87,11 +87,13 @@ def test_edge_swap_draws_other_edges_each_epoch_and_the_same_for_a_seed():
 def test_the_trainer_adds_each_pairs_offset_to_the_model_logit():
     inputs, pairs = _training_data()
     model = torch.nn.Module()
-    model.forward = lambda x, edge_index, embedding, tf, target: tf.float()  # noqa: E731 - a known logit
+    model.node_representations = lambda x, graph, embedding: x  # noqa: E731
+    model.score = lambda z, tf, target: tf.float()  # noqa: E731 - a known logit
     offset = torch.arange(8, dtype=torch.float32) / 10
     with_offset = LabelledPairs(pairs.tf, pairs.target, pairs.label, offset)
     index = torch.tensor([1, 4])
-    assert torch.allclose(with_offset.logits(model, inputs, index), pairs.tf[index].float() + offset[index])
+    graph = inputs.edge_index
+    assert torch.allclose(with_offset.logits(model, inputs, graph, index), pairs.tf[index].float() + offset[index])
     assert torch.allclose(with_offset.subset(index).offset, offset[index])
 
 

@@ -25,6 +25,17 @@ def test_per_tf_auroc_equals_a_hand_computation():
     assert np.isnan(per_tf_mean(auroc, tfs[-1:], labels[-1:], scores[-1:]))
 
 
+def test_auroc_counts_ties_as_halves_as_scikit_learn_does():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(3)
+    labels = (rng.random(500) < 0.2).astype(float)
+    scores = np.round(rng.random(500) + 0.3 * labels, 1)  # many ties across the classes
+    assert auroc(labels, scores) == pytest.approx(roc_auc_score(labels, scores), abs=1e-12)
+    assert auroc([1, 0], [0.5, 0.5]) == 0.5 and auroc([0, 1], [0.2, 0.7]) == 1.0
+    assert np.isnan(auroc([1, 1], [0.2, 0.7])) and np.isnan(auroc([0, 0], [0.2, 0.7]))
+
+
 def test_per_tf_auroc_ignores_what_separates_tfs():
     """Adding a constant per TF changes the pooled AUROC, never the per-TF one."""
     rng = np.random.default_rng(0)

@@ -13,6 +13,7 @@ from grnlink.train.build import build_model
 from grnlink.train.models import (
     ConcatFusion,
     CrossAttentionFusion,
+    Dropout,
     EvidencePairScorer,
     GENELink,
     GNNEncoder,
@@ -163,7 +164,7 @@ def test_genelink_scores_pairs_by_direction(inputs):
     forward, backward = model(x, ring, None, tf, target), model(x, ring, None, target, tf)
     assert forward.shape == (4,)
     assert not torch.allclose(forward, backward)  # separate TF and target heads: direction matters
-    z = model.node_representations(x, ring)
+    z = model.node_representations(x, model.prepare_graph(ring, N_GENES))
     assert z.shape == (N_GENES, 64)
     heads = model.scorer
     assert torch.allclose(forward, (heads.tf_head(z)[tf] * heads.target_head(z)[target]).sum(dim=1))
@@ -249,7 +250,7 @@ def test_layer_one_concatenates_heads_and_layer_two_averages_them(inputs):
     hidden = nn.functional.elu(first)
     second = layer2.head_outputs(hidden, mask)
     assert second.shape == (2, N_GENES, 5)
-    z = model.node_representations(x, ring)
+    z = model.node_representations(x, model.prepare_graph(ring, N_GENES))
     assert z.shape == (N_GENES, 5)
     assert torch.allclose(z, (second[0] + second[1]) / 2)
     assert not torch.allclose(second[0], second[1])
@@ -417,6 +418,55 @@ def test_pair_coexpression_joins_the_classifier_unit_scaled_and_stays_out_of_the
     before = model(x, ring, embedding, tf, target)
     scaled[tf, target] = 0.0
     assert not torch.allclose(before, model(x, ring, embedding, tf, target))
+
+
+@pytest.mark.parametrize("coexpression", [False, True])
+def test_linear_classifier_gives_the_logits_of_the_concatenated_pair_rows(inputs, coexpression):
+    """The per-gene path of a single linear layer (TF score + target score) is the layer
+    applied to [m_tf, m_target(, r, |r|)] rows."""
+    x, embedding, ring, tf, target = inputs
+    torch.manual_seed(0)
+    model = _built(Variant("pair", pair_coexpression=coexpression),
+                   coexpression=torch.corrcoef(x) if coexpression else None).eval()
+    scorer = model.scorer
+    with torch.no_grad():
+        z = model.node_representations(x, model.prepare_graph(ring, N_GENES), embedding)
+        mapped = scorer.mlp(z)
+        rows = [mapped[tf], mapped[target]]
+        if coexpression:
+            r = scorer.coexpression[tf, target].unsqueeze(1)
+            rows += [r, r.abs()]
+        expected = scorer.classifier(torch.cat(rows, dim=1)).squeeze(1)
+        assert torch.allclose(scorer(z, tf, target), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("encoder", ["gcn", "sage", "gat"])
+def test_prepared_graphs_give_the_layers_outputs_on_the_edge_index(inputs, encoder):
+    """The GCN layers read a normalised adjacency prepared once per graph: the same outputs
+    as PyG's layer normalising the edge index itself."""
+    x, _, ring, _, _ = inputs
+    torch.manual_seed(0)
+    model = _built(Variant("gnn", encoder=encoder, embedding=False)).eval()
+    graph = model.prepare_graph(ring, N_GENES)
+    h = x
+    for conv in model.encoder.convs:
+        if encoder == "gcn":
+            reference = GCNConv(conv.in_channels, conv.out_channels)
+            reference.load_state_dict(conv.state_dict())
+            conv = reference
+        h = torch.relu(conv(h, ring))
+    assert torch.allclose(model.encoder(x, graph), h, atol=1e-5)
+
+
+@pytest.mark.parametrize("p", [0.5, 0.2])
+def test_dropout_module_drops_a_fraction_p_in_training_only(p):
+    torch.manual_seed(0)
+    dropout = Dropout(p)
+    x = torch.ones(200_000)
+    dropped = dropout(x)
+    assert float((dropped == 0).float().mean()) == pytest.approx(p, abs=0.01)
+    assert float(dropped.mean()) == pytest.approx(1.0, abs=0.01)
+    assert torch.equal(dropout.eval()(x), x)
 
 
 @pytest.mark.parametrize("p", [0.5, 0.2])

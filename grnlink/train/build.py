@@ -26,6 +26,8 @@ from grnlink.train.models import (
     PairClassifier,
     PairScorer,
     RelationalGNNEncoder,
+    edge_index_form,
+    gcn_adjacency,
 )
 
 
@@ -73,8 +75,8 @@ def _scorer(run: VariantRun, n_in: int, sizes: NetworkSizes, coexpression: torch
 
 
 def _conv(encoder: str, n_in: int, n_out: int, heads: int) -> nn.Module:
-    if encoder == "gcn":
-        return GCNConv(n_in, n_out)
+    if encoder == "gcn":  # reads the normalised adjacency of `gcn_adjacency`
+        return GCNConv(n_in, n_out, normalize=False)
     if encoder == "sage":
         return SAGEConv(n_in, n_out)
     if encoder == "gat":
@@ -89,9 +91,11 @@ def _encoder(name: str, n_features: int, sizes: NetworkSizes, grn_edges: torch.T
     if name == "none":
         return NoGraphEncoder()
     conv = partial(_conv, name, heads=sizes.heads)
+    graph_form = gcn_adjacency if name == "gcn" else edge_index_form
     if grn_edges is not None:
-        return RelationalGNNEncoder(n_features, sizes.hidden, sizes.gnn_layers, sizes.dropout, conv, grn_edges)
-    return GNNEncoder(n_features, sizes.hidden, sizes.gnn_layers, sizes.dropout, conv=conv)
+        return RelationalGNNEncoder(n_features, sizes.hidden, sizes.gnn_layers, sizes.dropout, conv, grn_edges,
+                                    graph_form=graph_form)
+    return GNNEncoder(n_features, sizes.hidden, sizes.gnn_layers, sizes.dropout, conv=conv, graph_form=graph_form)
 
 
 def _fusion(name: str, embedding_dim: int, graph_dim: int, sizes: NetworkSizes,

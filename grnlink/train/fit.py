@@ -76,9 +76,11 @@ class LabelledPairs:
         return LabelledPairs(self.tf[index], self.target[index], self.label[index],
                              None if self.offset is None else self.offset[index])
 
-    def logits(self, model: nn.Module, inputs: GraphInputs, index: torch.Tensor) -> torch.Tensor:
-        """The model's logits of the pairs at `index`, plus their offsets."""
-        logits = model(inputs.x, inputs.edge_index, inputs.embedding, self.tf[index], self.target[index])
+    def logits(self, model: nn.Module, inputs: GraphInputs, graph: Any, index: torch.Tensor) -> torch.Tensor:
+        """The model's logits of the pairs at `index`, plus their offsets, over `graph`
+        (`model.prepare_graph` of the inputs' edge index)."""
+        z = model.node_representations(inputs.x, graph, inputs.embedding)
+        logits = model.score(z, self.tf[index], self.target[index])
         return logits if self.offset is None else logits + self.offset[index]
 
 
@@ -92,11 +94,14 @@ class FitResult:
 
 @torch.no_grad()
 def predict(model: nn.Module, inputs: GraphInputs, tf: torch.Tensor, target: torch.Tensor,
-            offset: torch.Tensor | None = None, batch_size: int = 65536) -> np.ndarray:
+            offset: torch.Tensor | None = None, batch_size: int = 65536, graph: Any = None) -> np.ndarray:
     """P(edge) of each (tf, target) pair, with the model in evaluation mode (no dropout) on
-    the unperturbed training graph; `offset` is added to the logits."""
+    the unperturbed training graph (`graph`: that graph already prepared by the model, to
+    save preparing it again); `offset` is added to the logits."""
     model.eval()
-    z = model.node_representations(inputs.x, inputs.edge_index, inputs.embedding)
+    if graph is None:
+        graph = model.prepare_graph(inputs.edge_index, inputs.x.shape[0])
+    z = model.node_representations(inputs.x, graph, inputs.embedding)
     logits = [model.score(z, tf[i:i + batch_size], target[i:i + batch_size]) for i in range(0, len(tf), batch_size)]
     if not logits:
         return np.zeros(0, dtype=np.float32)
@@ -138,13 +143,14 @@ def _train_epoch(model: nn.Module, inputs: GraphInputs, pairs: LabelledPairs, op
     """One pass over `pairs` in shuffled batches; `scheduler` steps after every optimizer step."""
     model.train()
     inputs, pairs = epoch_view(inputs, pairs, edge_holdout, generator)
+    graph = model.prepare_graph(inputs.edge_index, inputs.x.shape[0])
     loss_fn = nn.BCEWithLogitsLoss()
     order = torch.randperm(len(pairs.label), generator=generator)
     total = 0.0
     for start in range(0, len(order), batch_size):
         batch = order[start:start + batch_size]
         optimizer.zero_grad()
-        loss = loss_fn(pairs.logits(model, inputs, batch), pairs.label[batch])
+        loss = loss_fn(pairs.logits(model, inputs, graph, batch), pairs.label[batch])
         loss.backward()
         optimizer.step()
         scheduler.step()
@@ -161,12 +167,13 @@ def fit(model: nn.Module, inputs: GraphInputs, train: LabelledPairs, validation:
     optimizer = OPTIMIZERS[options.optimizer](model.parameters(), lr=options.lr, weight_decay=options.weight_decay)
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=options.lr_decay)
     best_auroc, best_epoch, best_state = -np.inf, 0, copy.deepcopy(model.state_dict())
+    evaluation_graph = model.prepare_graph(inputs.edge_index, inputs.x.shape[0])
     epoch = 0
     for epoch in range(1, options.epochs + 1):
         loss = _train_epoch(model, inputs, train, optimizer, scheduler, options.batch_size, generator,
                             options.edge_holdout)
-        val_auroc = auroc(validation.label.numpy(),
-                          predict(model, inputs, validation.tf, validation.target, validation.offset))
+        val_auroc = auroc(validation.label.numpy(), predict(model, inputs, validation.tf, validation.target,
+                                                            validation.offset, graph=evaluation_graph))
         if val_auroc > best_auroc or np.isnan(val_auroc):  # no validation AUROC: keep the latest
             best_auroc, best_epoch, best_state = val_auroc, epoch, copy.deepcopy(model.state_dict())
         log.debug("epoch %d loss %.4f validation AUROC %.4f", epoch, loss, val_auroc)

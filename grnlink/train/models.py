@@ -22,18 +22,28 @@ outside its state dict.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
+from torch_geometric.nn.conv.gcn_conv import gcn_norm
 from torch_geometric.utils import add_self_loops, scatter, softmax
 
 
 class GraphEncoder(nn.Module):
-    """A graph encoder: `forward(x, edge_index)` maps the gene features `x` (n_genes x
-    n_features) over the graph `edge_index` to an (n_genes x `out_dim`) representation."""
+    """A graph encoder: `forward(x, graph)` maps the gene features `x` (n_genes x
+    n_features) over `graph` to an (n_genes x `out_dim`) representation. `graph` is
+    `prepare(edge_index, n_nodes)` of an edge index: the form the encoder's layers read
+    (an edge index, a normalised sparse adjacency, a dense mask), computed once per graph
+    rather than once per layer and step (the trainer prepares each epoch's training graph
+    once, and the evaluation graph once per fit)."""
 
     out_dim: int
+
+    def prepare(self, edge_index: torch.Tensor, n_nodes: int) -> Any:
+        return edge_index
 
 
 class Fusion(nn.Module):
@@ -60,58 +70,94 @@ class LinkPredictor(nn.Module):
         self.fusion = fusion
         self.scorer = scorer
 
-    def node_representations(self, x: torch.Tensor, edge_index: torch.Tensor,
+    def prepare_graph(self, edge_index: torch.Tensor, n_nodes: int) -> Any:
+        """The graph as `node_representations` reads it (see `GraphEncoder`)."""
+        return self.encoder.prepare(edge_index, n_nodes)
+
+    def node_representations(self, x: torch.Tensor, graph: Any,
                              embedding: torch.Tensor | None = None) -> torch.Tensor:
-        return self.fusion(embedding, self.encoder(x, edge_index))
+        return self.fusion(embedding, self.encoder(x, graph))
 
     def score(self, z: torch.Tensor, tf: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return self.scorer(z, tf, target)
 
     def forward(self, x: torch.Tensor, edge_index: torch.Tensor, embedding: torch.Tensor | None,
                 tf: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return self.score(self.node_representations(x, edge_index, embedding), tf, target)
+        graph = self.prepare_graph(edge_index, x.shape[0])
+        return self.score(self.node_representations(x, graph, embedding), tf, target)
 
 
 # ---- encoders --------------------------------------------------------------------------
+GraphForm = Callable[[torch.Tensor, int], torch.Tensor]
+
+
+def edge_index_form(edge_index: torch.Tensor, n_nodes: int) -> torch.Tensor:
+    """The edge index itself: the form of layers that read edge indices (GraphSAGE, GAT)."""
+    return edge_index
+
+
+def gcn_adjacency(edge_index: torch.Tensor, n_nodes: int) -> torch.Tensor:
+    """GCN's propagation matrix D^-1/2 (A + I) D^-1/2 as a sparse tensor, rows the
+    receiving nodes: what `GCNConv(normalize=False)` reads in place of the edge index
+    (the same output; normalised once per graph instead of once per layer call)."""
+    edge_index, weight = gcn_norm(edge_index, None, n_nodes, add_self_loops=True)
+    coo = torch.sparse_coo_tensor(edge_index.flip(0), weight, (n_nodes, n_nodes), check_invariants=False)
+    with warnings.catch_warnings():  # torch calls its CSR support beta; PyG's spmm runs on it
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
+        return coo.coalesce().to_sparse_csr()
+
+
 class GNNEncoder(GraphEncoder):
     """scRegNet's GNN: `layers` message-passing layers of width `hidden`, each followed by
-    ReLU and dropout. `conv(n_in, n_out)` makes one layer (GCN, GraphSAGE or GAT)."""
+    ReLU and dropout. `conv(n_in, n_out)` makes one layer (GCN, GraphSAGE or GAT);
+    `graph_form(edge_index, n_nodes)` is the graph form it reads (`prepare`)."""
 
     def __init__(self, n_features: int, hidden: int, layers: int, dropout: float,
-                 conv: Callable[[int, int], nn.Module]):
+                 conv: Callable[[int, int], nn.Module], graph_form: GraphForm = edge_index_form):
         super().__init__()
         self.convs = nn.ModuleList([conv(n_features if i == 0 else hidden, hidden) for i in range(layers)])
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
+        self.graph_form = graph_form
         self.out_dim = hidden
 
-    def forward(self, x: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+    def prepare(self, edge_index: torch.Tensor, n_nodes: int) -> torch.Tensor:
+        return self.graph_form(edge_index, n_nodes)
+
+    def forward(self, x: torch.Tensor, graph: torch.Tensor) -> torch.Tensor:
         h = x
         for conv in self.convs:
-            h = self.dropout(torch.relu(conv(h, edge_index)))
+            h = self.dropout(torch.relu(conv(h, graph)))
         return h
 
 
 class RelationalGNNEncoder(GraphEncoder):
     """grnlink's GNN over two edge types, as GRNFormer encodes the inferred GRN next to the
     known edges: the training graph (`edge_index` of `forward`, withheld and perturbed per
-    epoch by the trainer) and the inferred GRN (`grn_edge_index`, fixed). Each of `layers`
-    layers sums one message-passing layer per edge type, each with its own weights (an
-    R-GCN-style sum), then ReLU and dropout; `conv(n_in, n_out)` makes one layer."""
+    epoch by the trainer) and the inferred GRN (`grn_edge_index`, fixed; `prepare` gives
+    both graphs). Each of `layers` layers sums one message-passing layer per edge type, each with its own
+    weights (an R-GCN-style sum), then ReLU and dropout; `conv(n_in, n_out)` makes one
+    layer, which reads graphs in the form `graph_form` makes."""
 
     def __init__(self, n_features: int, hidden: int, layers: int, dropout: float,
-                 conv: Callable[[int, int], nn.Module], grn_edge_index: torch.Tensor):
+                 conv: Callable[[int, int], nn.Module], grn_edge_index: torch.Tensor,
+                 graph_form: GraphForm = edge_index_form):
         super().__init__()
         widths = [(n_features if i == 0 else hidden, hidden) for i in range(layers)]
         self.train_convs = nn.ModuleList([conv(*w) for w in widths])
         self.grn_convs = nn.ModuleList([conv(*w) for w in widths])
+        self.graph_form = graph_form
         self.register_buffer("grn_edge_index", grn_edge_index, persistent=False)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.out_dim = hidden
 
-    def forward(self, x: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+    def prepare(self, edge_index: torch.Tensor, n_nodes: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.graph_form(edge_index, n_nodes), self.graph_form(self.grn_edge_index, n_nodes)
+
+    def forward(self, x: torch.Tensor, graph: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        train_graph, grn_graph = graph
         h = x
         for train_conv, grn_conv in zip(self.train_convs, self.grn_convs):
-            h = self.dropout(torch.relu(train_conv(h, edge_index) + grn_conv(h, self.grn_edge_index)))
+            h = self.dropout(torch.relu(train_conv(h, train_graph) + grn_conv(h, grn_graph)))
         return h
 
 
@@ -121,7 +167,7 @@ class NoGraphEncoder(GraphEncoder):
 
     out_dim = 0
 
-    def forward(self, x: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, graph: Any) -> torch.Tensor:
         return x.new_zeros(x.shape[0], 0)
 
 
@@ -138,8 +184,27 @@ def _dropout_scale(like: torch.Tensor, p: float) -> torch.Tensor:
     """Inverted-dropout factors shaped as `like`: 0 with probability p, else 1 / (1 - p), as
     `F.dropout` applies them. For u uniform on [0, 1), floor(u + 1 - p) is 1 when u >= p and
     0 otherwise. On the CPU this is about 2.5 times faster than `F.dropout`'s Bernoulli draws,
-    which dominated GENELink's steps on the dense n x n attention."""
+    which dominated GENELink's steps on the dense n x n attention and, after that, scRegNet's."""
     return torch.rand_like(like).add_(1 - p).floor_().div_(1 - p)
+
+
+class Dropout(nn.Module):
+    """Inverted dropout with probability `p` in training, identity in evaluation: `nn.Dropout`
+    with the factors of `_dropout_scale` (uniform draws) instead of Bernoulli draws."""
+
+    def __init__(self, p: float):
+        super().__init__()
+        if not 0 <= p < 1:
+            raise ValueError(f"dropout probability {p} is not in [0, 1)")
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0:
+            return x
+        return x * _dropout_scale(x, self.p)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
 
 
 class GraphAttention(nn.Module):
@@ -218,8 +283,10 @@ class GraphAttentionEncoder(GraphEncoder):
         self.layer2 = GraphAttention(h1 * heads1, h2, heads2, alpha, attention_dropout, reduction="mean")
         self.out_dim = h2
 
-    def forward(self, x: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
-        adjacency = adjacency_mask(edge_index, x.shape[0])
+    def prepare(self, edge_index: torch.Tensor, n_nodes: int) -> torch.Tensor:
+        return adjacency_mask(edge_index, n_nodes)
+
+    def forward(self, x: torch.Tensor, adjacency: torch.Tensor) -> torch.Tensor:
         h = nn.functional.elu(self.layer1(x, adjacency))
         return self.layer2(h, adjacency)
 
@@ -275,7 +342,7 @@ class CrossAttentionFusion(Fusion):
         self.value = nn.Linear(graph_dim, width)
         self.embedding_projection = nn.Linear(embedding_dim, width)
         self.out = nn.Linear(width, width)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.norm = nn.LayerNorm(width)
         self.register_buffer("neighbourhood", neighbourhood, persistent=False)
 
@@ -301,7 +368,7 @@ class CrossAttentionFusion(Fusion):
 def _mlp(n_in: int, hidden: int, n_layers: int, dropout: float) -> nn.Sequential:
     layers: list[nn.Module] = []
     for i in range(n_layers):
-        layers += [nn.Linear(n_in if i == 0 else hidden, hidden), nn.ReLU(), nn.Dropout(dropout)]
+        layers += [nn.Linear(n_in if i == 0 else hidden, hidden), nn.ReLU(), Dropout(dropout)]
     return nn.Sequential(*layers)
 
 
@@ -329,6 +396,7 @@ class PairClassifier(PairScorer):
                  coexpression: torch.Tensor | None = None):
         super().__init__()
         self.mlp = _mlp(n_in, hidden, mlp_layers, dropout)
+        self.classifier_layers = classifier_layers
         self.register_buffer("coexpression", None if coexpression is None else _unit_scale(coexpression),
                              persistent=False)
         pair_width = 2 * (hidden if mlp_layers else n_in) + (0 if coexpression is None else 2)
@@ -337,11 +405,24 @@ class PairClassifier(PairScorer):
 
     def forward(self, z: torch.Tensor, tf: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         mapped = self.mlp(z)
+        if self.classifier_layers == 0:
+            return self._linear_logits(mapped, tf, target)
         parts = [mapped[tf], mapped[target]]
         if self.coexpression is not None:
             r = self.coexpression[tf, target].unsqueeze(1)
             parts += [r, r.abs()]
         return self.classifier(torch.cat(parts, dim=1)).squeeze(1)
+
+    def _linear_logits(self, mapped: torch.Tensor, tf: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """The single linear layer's logits, computed per gene then gathered per pair: the
+        same sums as on the concatenated pair rows, without building them."""
+        linear, width = self.classifier[-1], mapped.shape[1]
+        per_gene = mapped @ linear.weight[0, :2 * width].view(2, width).T  # genes x (TF score, target score)
+        logits = per_gene[tf, 0] + per_gene[target, 1] + linear.bias
+        if self.coexpression is not None:
+            r = self.coexpression[tf, target]
+            logits = logits + linear.weight[0, -2] * r + linear.weight[0, -1] * r.abs()
+        return logits
 
 
 class EvidencePairScorer(PairScorer):
