@@ -784,6 +784,8 @@ class TrainSettings(Section):
     noise_levels: tuple[float, ...] = (1, 2, 3, 4)
     noise_protocols: tuple[str, ...] = ("genelink",)
     noise_replicates: int = 10
+    noise_seeds: tuple[int, ...] = (0,)
+    noise_datasets: tuple[str, ...] | None = None
     epochs: int = 200
     patience: int = 40
     edge_holdout: float = 0.5
@@ -848,10 +850,22 @@ class TrainSettings(Section):
         sizes = {f.name: getattr(self, f.name) for f in fields(NetworkSizes)}
         return NetworkSizes(**{**sizes, "grn_edge_ratio": self.grn_edge_ratio if variant.uses_grn_graph else 0.0})
 
-    def variant_run(self, name: str, *, protocol: str) -> VariantRun:
-        """The settings a training job of variant `name` on a split of `protocol` reads."""
+    def runs_noise_study(self, *, protocol: str, dataset: str | None = None, seed: int | None = None) -> bool:
+        """Whether the training jobs of (`dataset`, `protocol`, split `seed`) run the
+        label-noise study (their variants with `noise: true` do): `protocol` in
+        `noise_protocols`, `seed` in `noise_seeds`, `dataset` in `noise_datasets` (None:
+        every dataset), with noise levels and replicates configured. A None `dataset` or
+        `seed` is not restricted (a bench that trains one split)."""
+        return (bool(self.noise_levels) and self.noise_replicates > 0 and protocol in self.noise_protocols
+                and (seed is None or seed in self.noise_seeds)
+                and (dataset is None or self.noise_datasets is None or dataset in self.noise_datasets))
+
+    def variant_run(self, name: str, *, protocol: str, dataset: str | None = None,
+                    seed: int | None = None) -> VariantRun:
+        """The settings a training job of variant `name` on split `seed` of `protocol` of
+        `dataset` reads (see `runs_noise_study` for None)."""
         variant = self.variant(name)
-        noise_on = variant.has_noise_runs and protocol in self.noise_protocols and self.noise_replicates > 0
+        noise_on = variant.has_noise_runs and self.runs_noise_study(protocol=protocol, dataset=dataset, seed=seed)
         return VariantRun(
             variant=variant,
             model=self.network_sizes(variant) if variant.model in ("scregnet", "grnlink") else None,
@@ -900,4 +914,17 @@ class Config:
         values["datasets"] = {name: dataset_settings(entry) for name, entry in config["datasets"].items()}
         if "seeds" in config:
             values["seeds"] = tuple(config["seeds"])
-        return cls(**values)
+        result = cls(**values)
+        result._check_noise_study()
+        return result
+
+    def _check_noise_study(self) -> None:
+        """The noise study's datasets exist, and one of its seeds is a split seed."""
+        train = self.train
+        unknown = sorted(set(train.noise_datasets or ()) - set(self.datasets))
+        if unknown:
+            raise ValueError(f"train.noise_datasets: {unknown} are not datasets (datasets: {sorted(self.datasets)})")
+        noisy = train.noise_levels and train.noise_replicates > 0 and any(v.has_noise_runs for v in train.variants)
+        if noisy and not set(train.noise_seeds) & set(self.seeds):
+            raise ValueError(f"train.noise_seeds {list(train.noise_seeds)}: none of them is one of seeds "
+                             f"{list(self.seeds)}; list a split seed, or set train.noise_levels: [] for no noise runs")

@@ -166,6 +166,21 @@ def test_label_noise_figure_draws_the_clean_degree_mean_without_its_noise_runs(m
     assert_readable_figure(tmp_path / "n.png", tmp_path / "n.svg")
 
 
+def test_label_noise_figure_compares_with_the_clean_runs_of_the_noise_splits_only(metrics, roles):
+    """With the noise study on one split seed (train.noise_seeds), the clean reference is that
+    seed's clean runs, not the mean over every seed."""
+    first = metrics["seed"].min()
+    one_seed = metrics[(metrics["noise"] == 0) | (metrics["seed"] == first)]
+    no_degree_noise = one_seed[~((one_seed["variant"] == "degree") & (one_seed["noise"] > 0))]
+    fig = figures.label_noise_figure(no_degree_noise, roles.noise, roles.labels, protocol="genelink",
+                                     baseline=roles.degree)
+    (line,) = dashed_lines(fig.axes[2])  # second dataset, AUROC
+    clean = metrics[(metrics["variant"] == "degree") & (metrics["dataset"] == "mDC") & (metrics["noise"] == 0)
+                    & (metrics["protocol"] == "genelink") & (metrics["seed"] == first)]
+    assert line.get_ydata()[0] == pytest.approx(clean["test_auroc"].mean())
+    assert line.get_ydata()[0] != pytest.approx(clean_mean(metrics, "degree", "mDC", "genelink"))
+
+
 def test_label_noise_figure_of_a_protocol_without_noise_runs_fails(metrics, roles):
     with pytest.raises(ValueError, match="label-noise figure: none of the variants"):
         figures.label_noise_figure(metrics, roles.noise, roles.labels, protocol="tf_holdout", baseline=roles.degree)

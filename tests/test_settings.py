@@ -8,6 +8,7 @@ import ast
 import dataclasses
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -132,6 +133,24 @@ def test_a_variant_run_carries_only_what_its_model_reads():
     assert genelink.model is None and genelink.fit.epochs == genelink.fit.patience == 5
     assert genelink.fit.weight_decay == 0 and genelink.fit.edge_holdout == train.edge_holdout
     assert train.variant_run("scregnet", protocol="genelink").model.hidden == 8
+
+
+def test_the_noise_study_runs_on_its_seeds_and_datasets_only():
+    train = S.TrainSettings(noise_levels=(2,), noise_replicates=3, noise_seeds=(1,), noise_datasets=("a",))
+    run = partial(train.variant_run, "scregnet", protocol="genelink")
+    assert run(dataset="a", seed=1).noise_replicates == 3
+    assert run(dataset="a", seed=0).noise_levels == () and run(dataset="b", seed=1).noise_levels == ()
+    assert S.TrainSettings(noise_seeds=(1,)).variant_run("scregnet", protocol="genelink", dataset="b",
+                                                          seed=1).noise_replicates == 10  # null: every dataset
+
+
+def test_noise_study_settings_that_select_nothing_fail_naming_the_key():
+    config = {"datasets": {"a": {"source": "simulate"}}, "seeds": [3, 4]}
+    with pytest.raises(ValueError, match=r"train.noise_seeds \[0\]: none of them is one of seeds \[3, 4\]"):
+        S.Config.from_config(config)
+    assert S.Config.from_config({**config, "train": {"noise_levels": []}}).train.noise_levels == ()
+    with pytest.raises(ValueError, match=r"train.noise_datasets: \['b'\] are not datasets"):
+        S.Config.from_config({**config, "train": {"noise_seeds": [3], "noise_datasets": ["a", "b"]}})
 
 
 def test_settings_import_without_torch_or_numpy():

@@ -146,6 +146,13 @@ def ablation_figure(
     return fig
 
 
+def _runs_of_noise_splits(runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs of the (dataset, seed) splits that ran the noise study (train.noise_seeds,
+    train.noise_datasets): the clean box then compares like with like."""
+    noisy = runs.loc[runs["noise"] > 0, ["dataset", "seed"]].drop_duplicates()
+    return runs.merge(noisy, on=["dataset", "seed"])
+
+
 def label_noise_figure(
     metrics: pd.DataFrame, variants: Sequence[str], labels: Mapping[str, str], *, protocol: str,
     baseline: str | None = None,
@@ -153,12 +160,13 @@ def label_noise_figure(
     """Box plots of test metrics per noise level (clean runs at 0 %), one box per model, for
     one protocol.
 
-    Rows are datasets, columns AUROC and AUPRC; each box pools seeds and corrupted priors.
+    Rows are datasets, columns AUROC and AUPRC; each box pools seeds and corrupted priors,
+    over the splits that ran the noise study (clean runs of the other seeds are left out).
     `noise` is the percent of flipped training labels, as the train stage records it. The
     degree `baseline` gets hatched boxes when it has noise runs, else a dashed line at its
     clean mean.
     """
-    runs = protocol_runs(metrics, protocol)
+    runs = _runs_of_noise_splits(protocol_runs(metrics, protocol))
     noisy = runs[runs["noise"] > 0]
     compared = [v for v in variants if v != baseline]
     with_noise = set(noisy["variant"])

@@ -279,7 +279,12 @@ def train_run_file(name):
 
 def train_variant_run(wildcards):
     """What the job reads: its variant and only the train settings that variant uses."""
-    run = SETTINGS.train.variant_run(wildcards.variant, protocol=wildcards.protocol)
+    run = SETTINGS.train.variant_run(
+        wildcards.variant,
+        protocol=wildcards.protocol,
+        dataset=wildcards.dataset,
+        seed=int(wildcards.seed),
+    )
     return to_params(run)
 
 
@@ -403,10 +408,14 @@ def report_metric_figures(protocol):
     """The link-prediction figures of one split protocol that the configured variants
     allow; label noise only in the protocols with noise runs."""
     roles = report_roles()
-    noise_on = bool(SETTINGS.train.noise_levels) and SETTINGS.train.noise_replicates > 0
+    noise_on = any(
+        SETTINGS.train.runs_noise_study(protocol=protocol, dataset=dataset, seed=seed)
+        for dataset in DATASETS
+        for seed in SEEDS
+    )
     wanted = {
         "ablation": bool(roles.ablations),
-        "label_noise": bool(roles.noise) and noise_on and protocol in NOISE_PROTOCOLS,
+        "label_noise": bool(roles.noise) and noise_on,
         "edge_perturbation": bool(roles.perturbations),
         "lift_over_degree": report_lift_on(),
         "evidence_ablation": bool(roles.evidence_ablations) and report_lift_on(),
