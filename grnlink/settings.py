@@ -355,9 +355,13 @@ class SplitSettings(Section):
 
 
 # ---- grn -------------------------------------------------------------------------------
+GRN_BACKENDS = ("rustscenic", "arboreto")
+
+
 @dataclass(frozen=True)
 class GrnBoostSettings:
-    """GRNBoost2's boosting (arboreto's stochastic gradient boosting with early stopping)."""
+    """GRNBoost2's boosting (stochastic gradient boosting with early stopping), run by
+    `backend` (GRN_BACKENDS)."""
 
     max_trees: int
     learning_rate: float
@@ -365,11 +369,22 @@ class GrnBoostSettings:
     subsample: float
     early_stop_window: int
     seed: int
+    backend: str = "rustscenic"
+
+    def __post_init__(self) -> None:
+        if self.backend not in GRN_BACKENDS:
+            raise ValueError(f"grn.backend {self.backend!r}: choose one of {GRN_BACKENDS}")
 
     def regressor_kwargs(self) -> dict[str, float | int]:
         """Keyword arguments of arboreto's regressor (the seed goes to its fit call)."""
         return {"learning_rate": self.learning_rate, "n_estimators": self.max_trees,
                 "max_features": self.max_features, "subsample": self.subsample}
+
+    def rustscenic_kwargs(self) -> dict[str, float | int]:
+        """Keyword arguments of `rustscenic.grn.infer` (its tree depth, 3, is arboreto's)."""
+        return {"n_estimators": self.max_trees, "learning_rate": self.learning_rate,
+                "max_features": self.max_features, "subsample": self.subsample,
+                "early_stop_window": self.early_stop_window, "seed": self.seed}
 
 
 @dataclass(frozen=True)
@@ -411,6 +426,7 @@ class GrnSettings(Section):
     config_name: ClassVar[str] = "grn"
     seed: int = 0
     threads: int = 2
+    backend: str = "rustscenic"
     scheduler_address: str | None = None
     max_trees: int = 500
     learning_rate: float = 0.01
@@ -434,10 +450,15 @@ class GrnSettings(Section):
     motif_hits: Mapping[str, str] = field(default_factory=dict)
     genome_fasta: Mapping[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if self.scheduler_address and self.backend != "arboreto":
+            raise ValueError(f"grn.scheduler_address runs arboreto's regressions on dask, but grn.backend is "
+                             f"{self.backend!r}: set grn.backend: arboreto")
+
     def boosting(self) -> GrnBoostSettings:
         return GrnBoostSettings(max_trees=self.max_trees, learning_rate=self.learning_rate,
                                 max_features=self.max_features, subsample=self.subsample,
-                                early_stop_window=self.early_stop_window, seed=self.seed)
+                                early_stop_window=self.early_stop_window, seed=self.seed, backend=self.backend)
 
     def celltype(self) -> CellTypeGrnSettings:
         return CellTypeGrnSettings(

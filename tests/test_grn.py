@@ -6,6 +6,9 @@ by the preprocess stage's library (the same object the workflow hands to the grn
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import anndata as ad
 import numpy as np
 import pandas as pd
@@ -21,7 +24,9 @@ from grnlink.grn.celltype import EDGE_COLUMNS, baseline_scores, celltype_grn
 from grnlink.grn.evaluate import evaluate_cell_types, evaluate_splits, metrics
 from grnlink.grn.grnboost import infer_links
 from grnlink.grn.regulons import regulons_from_edges
-from grnlink.settings import GrnSettings
+from grnlink.settings import GRN_BACKENDS, GrnSettings
+
+from conftest import ROOT
 
 FAST = GrnSettings(max_trees=150, seed=1).celltype()
 
@@ -37,17 +42,43 @@ def planted():
     return np.column_stack([tfs, g0, g1]), ["TF0", "TF1", "TF2", "G0", "G1"], ["TF0", "TF1", "TF2"]
 
 
-def test_grnboost2_finds_the_planted_regulators(planted):
+@pytest.mark.parametrize("backend", GRN_BACKENDS)
+def test_grnboost2_finds_the_planted_regulators(planted, backend):
     expression, genes, tfs = planted
-    links = infer_links(expression, genes, tfs, ["G0", "G1"], GrnSettings(max_trees=300, seed=0).boosting())
+    settings = GrnSettings(max_trees=300, seed=0, backend=backend).boosting()
+    links = infer_links(expression, genes, tfs, ["G0", "G1"], settings)
     top = links.groupby("target")["TF"].first()
     assert top["G0"] == "TF1" and top["G1"] == "TF2"
     assert set(links.columns) == {"TF", "target", "importance"} and (links["importance"] > 0).all()
+    assert set(links["target"]) == {"G0", "G1"} and not (links["TF"] == links["target"]).any()
+
+
+def test_rustscenic_network_depends_on_the_seed_not_on_the_threads(planted, tmp_path):
+    """rayon fixes its thread count once per process: each count runs in its own process."""
+    expression, genes, tfs = planted
+    np.save(tmp_path / "x.npy", expression)
+    code = ("import sys, numpy as np; from grnlink.grn.grnboost import infer_links; "
+            "from grnlink.settings import GrnSettings; "
+            f"links = infer_links(np.load(r'{tmp_path / 'x.npy'}'), {genes!r}, {tfs!r}, {genes!r}, "
+            "GrnSettings(max_trees=100, seed=int(sys.argv[2])).boosting(), n_jobs=int(sys.argv[1])); "
+            "links.to_csv(sys.argv[3], index=False)")
+    for threads, seed in [(1, 3), (2, 3), (2, 4)]:
+        subprocess.run([sys.executable, "-c", code, str(threads), str(seed), str(tmp_path / f"{threads}_{seed}.csv")],
+                       check=True, cwd=ROOT)
+    one, two, other_seed = (pd.read_csv(tmp_path / f"{n}.csv") for n in ("1_3", "2_3", "2_4"))
+    pd.testing.assert_frame_equal(one, two)
+    assert len(one) > 0 and not one["importance"].equals(other_seed["importance"])
+
+
+def test_a_dask_scheduler_needs_the_arboreto_backend():
+    with pytest.raises(ValueError, match="grn.scheduler_address runs arboreto's regressions on dask"):
+        GrnSettings(scheduler_address="tcp://127.0.0.1:8786")
+    assert GrnSettings(scheduler_address="tcp://127.0.0.1:8786", backend="arboreto").boosting().backend == "arboreto"
 
 
 def test_grnboost2_is_the_same_on_one_and_two_processes(planted):
     expression, genes, tfs = planted
-    settings = GrnSettings(max_trees=100, seed=3).boosting()
+    settings = GrnSettings(max_trees=100, seed=3, backend="arboreto").boosting()
     serial = infer_links(expression, genes, tfs, genes, settings, n_jobs=1)
     parallel = infer_links(expression, genes, tfs, genes, settings, n_jobs=2, min_targets_per_process=1)
     pd.testing.assert_frame_equal(serial, parallel)

@@ -63,7 +63,7 @@ def regulated_expression() -> tuple[np.ndarray, list[str], list[str]]:
 
 def test_scheduler_address_gives_the_local_network(cluster, regulated_expression):
     expression, genes, tfs = regulated_expression
-    settings = GrnSettings(seed=5, max_trees=120).boosting()
+    settings = GrnSettings(seed=5, max_trees=120, backend="arboreto").boosting()
     local = infer_links(expression, genes, tfs, genes, settings, n_jobs=1)
     before = cluster.batches.computed
     on_dask = infer_links(expression, genes, tfs, genes, settings, scheduler_address=cluster.address)
@@ -79,7 +79,7 @@ def test_celltype_grn_runs_on_the_configured_scheduler(cluster, regulated_expres
         obs=pd.DataFrame({"cell_type": pd.Categorical(["A"] * N_CELLS)}, index=[f"c{i}" for i in range(N_CELLS)]),
         var=pd.DataFrame({"is_tf": [g in tfs for g in genes], "selected": True}, index=genes),
     )
-    settings = GrnSettings(seed=2, max_trees=120).celltype()
+    settings = GrnSettings(seed=2, max_trees=120, backend="arboreto").celltype()
     local = celltype_grn(rna, None, "A", settings, "memory.h5ad")
     before = cluster.batches.computed
     on_dask = celltype_grn(rna, None, "A", settings, "memory.h5ad", scheduler_address=cluster.address)
@@ -91,6 +91,6 @@ def test_celltype_grn_runs_on_the_configured_scheduler(cluster, regulated_expres
 def test_a_different_seed_changes_the_network(regulated_expression):
     """Guards the comparison above: equality must come from the seed, not from insensitivity."""
     expression, genes, tfs = regulated_expression
-    first = infer_links(expression, genes, tfs, genes, GrnSettings(seed=5, max_trees=120).boosting())
-    second = infer_links(expression, genes, tfs, genes, GrnSettings(seed=6, max_trees=120).boosting())
+    first = infer_links(expression, genes, tfs, genes, GrnSettings(seed=5, max_trees=120, backend="arboreto").boosting())
+    second = infer_links(expression, genes, tfs, genes, GrnSettings(seed=6, max_trees=120, backend="arboreto").boosting())
     assert not first["importance"].equals(second["importance"])

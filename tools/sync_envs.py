@@ -16,7 +16,7 @@ STAGES = {
     "download": ["pandas", "pyyaml", "tqdm"],
     "simulate": BASE + ["harissa", "scikit-learn"],
     "preprocess": BASE + ["scanpy", "muon", "scikit-learn", "statsmodels"],
-    "grn": BASE + ["scanpy", "muon", "arboreto", "pyscenic", "dask", "distributed", "scikit-learn", "joblib", "pyarrow", "moods-python"],
+    "grn": BASE + ["scanpy", "muon", "arboreto", "rustscenic", "pyscenic", "dask", "distributed", "scikit-learn", "joblib", "pyarrow", "moods-python"],
     "embed": BASE + ["torch", "transformers", "safetensors"],
     "train": BASE + ["torch", "torch-geometric", "scikit-learn", "optuna"],
     "report": BASE + ["matplotlib", "scikit-learn", "snakemake"],

@@ -80,7 +80,8 @@ def celltype_grn(
         hits = motif_hits if motif_hits is not None else atac_lib.check_motif_hits(atac.uns["motif_hits"], source)
         support = atac_support(rna, atac, mask, hits, settings, source, cell_type=cell_type)
     expression = dense(rna[mask, genes].X)
-    log.info("%s: GRNBoost2 on %d cells, %d TFs, %d targets", cell_type, mask.sum(), len(tfs), len(genes))
+    log.info("%s: GRNBoost2 (%s) on %d cells, %d TFs, %d targets", cell_type, settings.boosting.backend, mask.sum(),
+             len(tfs), len(genes))
     links = infer_links(
         expression, genes, tfs, genes, settings.boosting, n_jobs=n_jobs, scheduler_address=scheduler_address,
     )

@@ -1,19 +1,26 @@
-"""GRNBoost2: per-target stochastic gradient boosting of each gene on the TFs (arboreto).
+"""GRNBoost2: per-target stochastic gradient boosting of each gene on the TFs.
 
-arboreto's `grnboost2()` cannot run on current dask, so the per-target function
-`arboreto.core.infer_partial_network` is called directly: in this process (one core),
-in a joblib process pool (several cores), or as plain tasks on an existing dask cluster.
-Every target is fitted with the same seed, so the three ways give the same network.
+Two backends (`grn.backend`) fit GRNBoost2's model with its parameters:
+
+- rustscenic (`rustscenic.grn.infer`): Rust histogram gradient boosting with arboreto's
+  out-of-bag early stopping, on `n_jobs` threads; the network does not depend on them.
+- arboreto, the reference: its `grnboost2()` cannot run on current dask, so the per-target
+  function `arboreto.core.infer_partial_network` is called directly: in this process (one
+  core), in a joblib process pool (several cores), or as plain tasks on an existing dask
+  cluster. Every target is fitted with the same seed, so the three ways give the same
+  network.
+
+The two give equally accurate networks with different rankings (bench/RESULTS.md).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from arboreto.core import infer_partial_network
 
 from grnlink.settings import GrnBoostSettings
 
@@ -39,9 +46,9 @@ def infer_links(
     """TF -> target importances (`TF, target, importance`, importance > 0) for `targets`.
 
     `expression` is cells x `genes` (dense). Each target is regressed on every TF but
-    itself. With `scheduler_address` the targets run as tasks on that dask cluster,
-    otherwise on up to `n_jobs` local processes (at least `min_targets_per_process`
-    targets each). Rows are sorted by target order, then by decreasing importance, then
+    itself, by `settings.backend`. rustscenic runs on `n_jobs` threads. arboreto runs on
+    the dask cluster at `scheduler_address` when given, otherwise on up to `n_jobs` local
+    processes (at least `min_targets_per_process` targets each). Rows are sorted by target order, then by decreasing importance, then
     TF name: the output does not depend on the scheduling.
     """
     expression = np.asarray(expression, dtype=np.float32)
@@ -49,8 +56,12 @@ def infer_links(
     missing = [g for g in [*tfs, *targets] if g not in index]
     if missing:
         raise ValueError(f"genes not in the expression matrix: {missing[:5]}")
-    tf_matrix = np.ascontiguousarray(expression[:, [index[t] for t in tfs]])
     target_names = [t for t in targets if not (len(tfs) == 1 and t == tfs[0])]
+    if settings.backend == "rustscenic":
+        if scheduler_address:
+            raise ValueError("a dask scheduler runs arboreto's regressions: use backend 'arboreto'")
+        return _infer_rustscenic(expression, index, list(tfs), target_names, settings, n_jobs)
+    tf_matrix = np.ascontiguousarray(expression[:, [index[t] for t in tfs]])
     target_matrix = np.ascontiguousarray(expression[:, [index[t] for t in target_names]])
     n_jobs = max(1, min(n_jobs, len(target_names) // max(1, min_targets_per_process)))
     if scheduler_address:  # many small tasks, so that a cluster's workers all get some
@@ -70,6 +81,21 @@ def infer_links(
     return sort_links(links, target_names)
 
 
+def _infer_rustscenic(expression: np.ndarray, index: dict[str, int], tfs: list[str], targets: list[str],
+                      settings: GrnBoostSettings, n_jobs: int) -> pd.DataFrame:
+    """rustscenic regresses every gene of its matrix: give it the TFs and the targets only."""
+    # rayon sizes its thread pool from this variable once, when the pool starts (the first
+    # call in the process); a job process runs one GRN.
+    os.environ["RAYON_NUM_THREADS"] = str(max(1, n_jobs))
+    from rustscenic.grn import infer
+
+    names = list(dict.fromkeys([*tfs, *targets]))
+    matrix = np.ascontiguousarray(expression[:, [index[g] for g in names]])
+    links = infer((matrix, names), tfs, **settings.rustscenic_kwargs(), verbose=False)
+    links = links[links["target"].isin(targets) & (links["TF"] != links["target"])]
+    return sort_links(links[LINK_COLUMNS], targets)
+
+
 def infer_batch(
     tf_matrix: np.ndarray,
     tfs: list[str],
@@ -77,7 +103,10 @@ def infer_batch(
     target_matrix: np.ndarray,
     settings: GrnBoostSettings,
 ) -> pd.DataFrame:
-    """Fit one boosting model per target of the batch (one column of `target_matrix` each)."""
+    """Fit one boosting model per target of the batch (one column of `target_matrix` each)
+    with arboreto."""
+    from arboreto.core import infer_partial_network
+
     kwargs = settings.regressor_kwargs()
     parts = []
     for j, target in enumerate(target_names):
