@@ -11,10 +11,12 @@ the per-job costs measured in the finished run MEASURED:
   function the rule's params call) say how many trainings each job runs: 1, plus noise
   levels x replicates where the label-noise study runs.
 - the costs, per variant, from MEASURED's training jobs (a run of bench/configs/cost_hhep.yaml
-  for the BEELINE configs, the demo's own run for the demo): the job's CPU seconds
-  (Snakemake's benchmark file: process start, imports, reading, training, scoring,
-  writing) for its first training, and for every further training its training wall
-  seconds (metrics.tsv `wall_s`) times the job's CPU/wall ratio.
+  for the BEELINE configs, the demo's own run for the demo), in core seconds (wall seconds
+  x the job's threads, from run.json: what a scheduler charges; Snakemake's own cpu_time
+  samples the process tree and misses much of a short job): the job's (Snakemake's
+  benchmark file: process start, imports, reading, training, scoring, writing) for its
+  first training, and for every further training its training wall seconds (metrics.tsv
+  `wall_s`) x threads.
 - the size of a dataset: a planned dataset with `n_top_genes` N (geo) or a GENELink folder
   `TFs+N` costs (448 + N) / 948 times the measured hHEP TFs+500 (448 TFs, 948 genes): the
   candidate pairs grow with the genes. For GENELink's dense attention (genes squared) this
@@ -29,6 +31,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import inspect
+import json
 import re
 import subprocess
 import sys
@@ -87,7 +90,10 @@ def validated_config(root: Path, config: Path) -> dict:
 
 
 def settings_of(root: Path):
-    """`grnlink.settings` of the checkout `root` (imported afresh: cases may differ in root)."""
+    """`grnlink.settings` of the checkout `root` (imported afresh when another checkout's is loaded)."""
+    loaded = sys.modules.get("grnlink.settings")
+    if loaded is not None and Path(loaded.__file__).resolve().parents[1] == root.resolve():
+        return loaded
     for name in [m for m in sys.modules if m == "grnlink" or m.startswith("grnlink.")]:
         del sys.modules[name]
     sys.path.insert(0, str(root))
@@ -123,16 +129,17 @@ def size_factors(config: Path) -> dict[str, float]:
 
 
 def measured_costs(run: Path) -> pd.DataFrame:
-    """Per variant of a finished run: CPU seconds of a job with one training, and of each
+    """Per variant of a finished run: core seconds of a job with one training, and of each
     further training (mean over the run's jobs of that variant)."""
     jobs = snakemake_job_benchmarks(run / "benchmarks", rules=["train_variant"])
     rows = []
     for _, job in jobs.iterrows():
         match = JOB_NAME.match(job["job"].split("/", 1)[1])
-        metrics = pd.read_csv(run / "results" / match["dataset"] / "train" / match["protocol"] / match["variant"]
-                              / f"seed{match['seed']}" / "metrics.tsv", sep="\t")
-        per_training = float(metrics["wall_s"].mean()) * job["cpu_s"] / max(job["s"], 1e-9)
-        first = job["cpu_s"] - (len(metrics) - 1) * per_training
+        folder = run / "results" / match["dataset"] / "train" / match["protocol"] / match["variant"] / f"seed{match['seed']}"
+        metrics = pd.read_csv(folder / "metrics.tsv", sep="\t")
+        threads = json.loads((folder / "run.json").read_text())["threads"]
+        per_training = float(metrics["wall_s"].mean()) * threads
+        first = job["s"] * threads - (len(metrics) - 1) * per_training
         rows.append({"variant": match["variant"], "job_cpu_s": first, "training_cpu_s": per_training})
     if not rows:
         raise SystemExit(f"{run}: no finished train_variant job (benchmarks/train_variant/*.tsv)")
@@ -171,8 +178,8 @@ def main() -> None:
                        + table.reset_index().to_markdown(index=False, floatfmt=".2f"))
         print(summary[-1], flush=True)
     body = ("Training jobs planned by `snakemake -n` of each config, trainings per job from its settings, "
-            "CPU seconds per job and per further training measured in a finished run (see the docstring of "
-            "bench/cost_bench.py for the model).\n\n" + pd.DataFrame(summary).to_markdown(index=False, floatfmt=".2f")
+            "core seconds per job and per further training measured in a finished run (CPU-hours below are "
+            "core-hours: wall x threads; see the docstring of bench/cost_bench.py for the model).\n\n" + pd.DataFrame(summary).to_markdown(index=False, floatfmt=".2f")
             + "\n\n" + "\n\n".join(details))
     print(body)
     if args.write:

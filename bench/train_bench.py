@@ -11,6 +11,11 @@ Without --embeddings the embedding variants get a seeded random embedding of
 is not reported then).
 
     .venv/bin/python bench/train_bench.py [--embeddings 'results/{dataset}/embed/embeddings.h5ad']
+
+`--compare OLD_CHECKOUT` (issue 19) instead trains `--variants` on split `--seeds` with
+the library of OLD_CHECKOUT and with this one (the same bench code, each run a fresh
+process, one after the other) and writes the section "Training speed, before and after
+(issue 19)": training + scoring wall time, epochs and test AUROC per run.
 """
 
 from __future__ import annotations
@@ -24,8 +29,11 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+CHECKOUT = "GRNLINK_BENCH_CHECKOUT"  # the library a child run imports (--compare)
+sys.path.insert(0, os.environ.get(CHECKOUT, str(ROOT)))
 
 from results import update_section  # noqa: E402
 
@@ -41,7 +49,7 @@ VARIANTS = {
 }
 
 
-def one_run(variant: dict, threads: int, embeddings: str | None, embedding_dim: int) -> dict:
+def one_run(variant: dict, threads: int, embeddings: str | None, embedding_dim: int, seed: int = 0) -> dict:
     """Train one variant in this process; return its metrics, wall time and peak RSS."""
     import numpy as np
     import torch
@@ -64,17 +72,57 @@ def one_run(variant: dict, threads: int, embeddings: str | None, embedding_dim: 
         embedding = np.random.default_rng(0).normal(size=(len(genes), embedding_dim)).astype(np.float32)
     gene_data = tdata.GeneData(genes=genes, tfs=benchmark_tfs(rna), features=tdata.expression_features(rna, genes),
                                embedding=embedding)
-    split = tdata.index_split(hard_negative_split(genes, training_network(rna), 0), genes)
+    split = tdata.index_split(hard_negative_split(genes, training_network(rna), seed), genes)
     # The train stage's defaults, clean labels only, the 1000 best new edges.
     settings = TrainSettings(variants=(Variant.from_config(variant),), noise_replicates=0, top_new_edges=1000)
     run = settings.variant_run(variant["name"], protocol="genelink")
-    result = run_variant(RunInputs(genes=gene_data, split=split), run, 0)
+    result = run_variant(RunInputs(genes=gene_data, split=split), run, seed)
     row = result.metrics.iloc[0]
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return {"wall_s": time.perf_counter() - start, "cpu_s": usage.ru_utime + usage.ru_stime,
+    import grnlink
+
+    return {"library": str(Path(grnlink.__file__).resolve().parents[1]),
+            "wall_s": time.perf_counter() - start, "cpu_s": usage.ru_utime + usage.ru_stime,
             "train_s": float(row["wall_s"]), "epochs": int(row["epochs"]),
             "test_auroc": float(row["test_auroc"]),
             "peak_rss_gib": usage.ru_maxrss / 2**20, "load_1min": os.getloadavg()[0]}
+
+
+def child_run(variant: dict, args: argparse.Namespace, seed: int = 0, checkout: Path = ROOT) -> dict:
+    """`one_run` in a fresh process, with the library of `checkout`."""
+    command = [sys.executable, __file__, "--threads", str(args.threads), "--embedding-dim", str(args.embedding_dim),
+               "--seed", str(seed), "--child", json.dumps(variant)]
+    if args.embeddings:
+        command += ["--embeddings", args.embeddings]
+    env = {**os.environ, CHECKOUT: str(checkout)}
+    out = subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def compare(args: argparse.Namespace) -> None:
+    """Before (`args.compare`) and after (this checkout), variant by variant and seed by seed."""
+    rows = []
+    for label in args.variants:
+        for seed in args.seeds:
+            runs = {name: child_run(VARIANTS[label], args, seed, checkout)
+                    for name, checkout in (("before", args.compare.resolve()), ("after", ROOT))}
+            assert runs["before"]["library"] == str(args.compare.resolve()), runs["before"]["library"]
+            rows.append({"variant": label, "seed": seed,
+                         **{f"{name} {key}": run[key] for name, run in runs.items()
+                            for key in ("train_s", "epochs", "test_auroc")}})
+            print(rows[-1], flush=True)
+    table = pd.DataFrame(rows)
+    table["speed-up"] = table["before train_s"] / table["after train_s"]
+    table["AUROC change"] = table["after test_auroc"] - table["before test_auroc"]
+    embedding = "the embed stage's embedding" if args.embeddings else f"a random {args.embedding_dim}-column embedding"
+    body = (f"One training + scoring (the train stage's defaults, clean labels) on {DATASET} TFs+500, GENELink's "
+            f"split of each seed, {args.threads} torch thread(s), {embedding}; before: the library of "
+            f"`{args.compare}`, after: this checkout; each run a fresh process, one at a time (wall seconds of "
+            "`run_variant`, process start and reading excluded).\n\n" + table.to_markdown(index=False, floatfmt=".4g")
+            + f"\n\nLargest AUROC change: {table['AUROC change'].abs().max():.4f}.")
+    print(body)
+    update_section(f"Training speed, before and after, {args.threads} thread(s) (issue 19)", body,
+                   command=" ".join(["python", "bench/train_bench.py", *sys.argv[1:]]))
 
 
 def main() -> None:
@@ -82,19 +130,22 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--embeddings", help="path pattern of embeddings.h5ad with {dataset}")
     parser.add_argument("--embedding-dim", type=int, default=64)
+    parser.add_argument("--compare", type=Path, help="an older checkout: time it against this one")
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(one_run(json.loads(args.child), args.threads, args.embeddings, args.embedding_dim)))
+        print(json.dumps(one_run(json.loads(args.child), args.threads, args.embeddings, args.embedding_dim,
+                                 args.seed)))
+        return
+    if args.compare:
+        compare(args)
         return
     rows = []
     for label, variant in VARIANTS.items():
-        command = [sys.executable, __file__, "--threads", str(args.threads), "--embedding-dim",
-                   str(args.embedding_dim), "--child", json.dumps(variant)]
-        if args.embeddings:
-            command += ["--embeddings", args.embeddings]
-        out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-        rows.append({"variant": label, **json.loads(out.strip().splitlines()[-1])})
+        rows.append({"variant": label, **child_run(variant, args)})
         print(rows[-1], flush=True)
     lines = ["| variant | whole run, wall (s) | whole run, CPU (s) | training + scoring, wall (s) | epochs | test AUROC "
              "| peak RSS (GiB) | load average |", "|---|---|---|---|---|---|---|---|"]
