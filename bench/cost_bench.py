@@ -65,11 +65,12 @@ def parse_case(text: str) -> Case:
 def planned_jobs(root: Path, config: Path) -> pd.DataFrame:
     """The train_variant jobs of `snakemake -n` for `config`: dataset, protocol, variant, seed."""
     with tempfile.TemporaryDirectory(prefix="grnlink-plan-") as workdir:
-        out = subprocess.run([str(Path(sys.executable).with_name("snakemake")), "-s", str(root / "Snakefile"),
-                              "-d", workdir, "--configfile", str(config.resolve()), "-n"],
-                             check=True, capture_output=True, text=True, cwd=root).stdout
+        # Without the local profile: its quiet: [rules] hides the jobs.
+        dry_run = subprocess.run([str(Path(sys.executable).with_name("snakemake")), "-s", str(root / "Snakefile"),
+                                  "-d", workdir, "--configfile", str(config.resolve()), "-n",
+                                  "--workflow-profile", "none"], check=True, capture_output=True, text=True, cwd=root)
     rows, rule = [], None
-    for line in out.splitlines():
+    for line in (dry_run.stdout + dry_run.stderr).splitlines():
         stripped = line.strip()
         if stripped.startswith(("rule ", "localrule ")):
             rule = stripped.split()[1].rstrip(":")
@@ -179,7 +180,10 @@ def main() -> None:
         print(summary[-1], flush=True)
     body = ("Training jobs planned by `snakemake -n` of each config, trainings per job from its settings, "
             "core seconds per job and per further training measured in a finished run (CPU-hours below are "
-            "core-hours: wall x threads; see the docstring of bench/cost_bench.py for the model).\n\n" + pd.DataFrame(summary).to_markdown(index=False, floatfmt=".2f")
+            "core-hours: wall x threads; see the docstring of bench/cost_bench.py for the model). The measured "
+            "BEELINE runs are `snakemake --cores 1 --configfile bench/configs/cost_hhep.yaml` of each checkout "
+            "(training jobs one at a time, 1 thread each; a case's checkout is the last field of --case); the "
+            "demo's are `make bench-demo` runs (2 jobs at a time).\n\n" + pd.DataFrame(summary).to_markdown(index=False, floatfmt=".2f")
             + "\n\n" + "\n\n".join(details))
     print(body)
     if args.write:
