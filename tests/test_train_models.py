@@ -24,8 +24,8 @@ from grnlink.train.models import (
     PairClassifier,
     RelationalGNNEncoder,
     TfTargetDotProduct,
+    AttentionGraph,
     _dropout_scale,
-    adjacency_mask,
 )
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -185,6 +185,48 @@ def test_genelink_has_the_published_shapes_and_initialisation():
     assert tf_head[1].negative_slope == 0.01 and tf_head[2].p == 0.01
 
 
+def _dense_mask(edge_index, n_nodes):
+    """The published layer's mask: entry [i, j] is True when the graph has the edge j -> i."""
+    mask = torch.zeros(n_nodes, n_nodes, dtype=torch.bool)
+    mask[edge_index[1], edge_index[0]] = True
+    return mask
+
+
+def _dense_head_outputs(layer, x, mask):
+    """The published layer's dense n x n computation (-9e15 off the edges), dropout included."""
+    h = torch.matmul(x.unsqueeze(0), layer.weight)
+    own = torch.matmul(h, layer.attention_vector[:, :layer.n_out])
+    other = torch.matmul(h, layer.attention_vector[:, layer.n_out:])
+    logits = nn.functional.leaky_relu(own + other.transpose(1, 2), negative_slope=layer.alpha)
+    weights = torch.softmax(logits.masked_fill(~mask, -9e15), dim=2)
+    if layer.training:
+        weights = weights * _dropout_scale(weights, layer.dropout)
+    out = nn.functional.leaky_relu(torch.matmul(weights, h), negative_slope=layer.alpha)
+    return nn.functional.normalize(out, p=2, dim=2) + layer.bias.unsqueeze(1)
+
+
+def test_edge_attention_is_the_dense_published_layer_with_the_same_dropout(inputs):
+    """Weights on the edges only, dropout factors drawn for the whole matrix: the same
+    outputs and gradients as the dense layer for the same seed, in training too, with a
+    node that has no edge (it attends uniformly over all nodes)."""
+    x = inputs[0]
+    others = torch.arange(1, N_GENES)
+    edges = torch.stack([torch.cat([others, others.roll(1)]), torch.cat([others.roll(1), others])])
+    torch.manual_seed(0)
+    layer = GraphAttention(N_FEATURES, 4, heads=3, dropout=0.5)
+    graph, mask = AttentionGraph.of(edges, N_GENES), _dense_mask(edges, N_GENES)
+    for mode in (layer.eval, layer.train):
+        mode()
+        torch.manual_seed(7)
+        sparse = layer.head_outputs(x, graph)
+        torch.manual_seed(7)
+        dense = _dense_head_outputs(layer, x, mask)
+        assert torch.allclose(sparse, dense, atol=1e-6)
+        grads = [torch.autograd.grad(out.sum(), layer.weight)[0] for out in (sparse, dense)]
+        assert torch.allclose(*grads, atol=1e-5)
+    assert not torch.allclose(layer.eval().head_outputs(x, graph), sparse)  # dropout dropped something
+
+
 def _reference_head(layer, head, x, mask):
     """One head of the published layer, written out node by node."""
     weight, a, n_out = layer.weight[head], layer.attention_vector[head, :, 0], layer.n_out
@@ -209,10 +251,10 @@ def test_graph_attention_follows_the_published_formula(inputs):
     with torch.no_grad():
         layer.bias.normal_()
     chain = torch.tensor([[1, 2, 3, 4, 2], [0, 1, 2, 3, 0]])  # directed: node 0 attends to 1 and 2
-    mask = adjacency_mask(chain, N_GENES)
+    mask = _dense_mask(chain, N_GENES)
     assert mask[0, 1] and mask[0, 2] and not mask[1, 0] and not mask.diagonal().any()
     with torch.no_grad():
-        outputs = layer.head_outputs(x, mask)
+        outputs = layer.head_outputs(x, AttentionGraph.of(chain, N_GENES))
         for head in range(2):
             assert torch.allclose(outputs[head], _reference_head(layer, head, x, mask), atol=1e-5)
 
@@ -220,8 +262,8 @@ def test_graph_attention_follows_the_published_formula(inputs):
 def test_attention_rows_sum_to_one_over_the_neighbours_only(inputs):
     x, _, ring, _, _ = inputs
     layer = GraphAttention(N_FEATURES, 5, heads=3).eval()
-    mask = adjacency_mask(ring, N_GENES)
-    weights = layer.attention(x, mask)
+    mask = _dense_mask(ring, N_GENES)
+    weights = layer.attention(x, AttentionGraph.of(ring, N_GENES))
     assert weights.shape == (3, N_GENES, N_GENES)
     assert torch.equal(weights[:, ~mask], torch.zeros_like(weights[:, ~mask]))
     assert torch.allclose(weights.sum(dim=2), torch.ones(3, N_GENES))
@@ -233,7 +275,7 @@ def test_a_node_without_edges_attends_uniformly_over_all_nodes(inputs):
     others = torch.arange(1, N_GENES)
     edges = torch.stack([torch.cat([others, others.roll(1)]), torch.cat([others.roll(1), others])])
     layer = GraphAttention(N_FEATURES, 5, heads=2).eval()
-    weights = layer.attention(x, adjacency_mask(edges, N_GENES))
+    weights = layer.attention(x, AttentionGraph.of(edges, N_GENES))
     assert torch.allclose(weights[:, 0], torch.full((2, N_GENES), 1 / N_GENES))
     assert torch.equal(weights[:, 1:, 0], torch.zeros(2, N_GENES - 1))  # nobody attends to it
 
@@ -242,13 +284,13 @@ def test_layer_one_concatenates_heads_and_layer_two_averages_them(inputs):
     x, _, ring, _, _ = inputs
     torch.manual_seed(0)
     model = GENELink(N_FEATURES, hidden=(6, 5, 4), output=3, heads=(3, 2)).eval()
-    mask = adjacency_mask(ring, N_GENES)
+    graph = AttentionGraph.of(ring, N_GENES)
     layer1, layer2 = model.encoder.layer1, model.encoder.layer2
-    first = layer1(x, mask)
+    first = layer1(x, graph)
     assert first.shape == (N_GENES, 18)
-    assert torch.allclose(first, torch.cat(list(layer1.head_outputs(x, mask)), dim=1))
+    assert torch.allclose(first, torch.cat(list(layer1.head_outputs(x, graph)), dim=1))
     hidden = nn.functional.elu(first)
-    second = layer2.head_outputs(hidden, mask)
+    second = layer2.head_outputs(hidden, graph)
     assert second.shape == (2, N_GENES, 5)
     z = model.node_representations(x, model.prepare_graph(ring, N_GENES))
     assert z.shape == (N_GENES, 5)
@@ -260,13 +302,13 @@ def test_each_head_is_an_independent_single_head_layer(inputs):
     x, _, ring, _, _ = inputs
     torch.manual_seed(0)
     layer = GraphAttention(N_FEATURES, 4, heads=3).eval()
-    mask = adjacency_mask(ring, N_GENES)
+    graph = AttentionGraph.of(ring, N_GENES)
     for head in range(3):
         single = GraphAttention(N_FEATURES, 4, heads=1).eval()
         with torch.no_grad():
             for name in ("weight", "attention_vector", "bias"):
                 getattr(single, name).copy_(getattr(layer, name)[head:head + 1])
-        assert torch.allclose(single(x, mask), layer(x, mask)[:, 4 * head:4 * (head + 1)], atol=1e-6)
+        assert torch.allclose(single(x, graph), layer(x, graph)[:, 4 * head:4 * (head + 1)], atol=1e-6)
 
 
 def test_layer_outputs_minus_bias_have_unit_norm(inputs):
@@ -274,11 +316,11 @@ def test_layer_outputs_minus_bias_have_unit_norm(inputs):
     layer = GraphAttention(N_FEATURES, 7, heads=3)
     with torch.no_grad():
         layer.bias.normal_()
-    mask = adjacency_mask(ring, N_GENES)
-    norms = (layer.eval().head_outputs(x, mask) - layer.bias.unsqueeze(1)).norm(dim=2)
+    graph = AttentionGraph.of(ring, N_GENES)
+    norms = (layer.eval().head_outputs(x, graph) - layer.bias.unsqueeze(1)).norm(dim=2)
     assert torch.allclose(norms, torch.ones(3, N_GENES), atol=1e-5)
     torch.manual_seed(0)  # in training, dropout may drop all of a node's attention: a zero row, not normalised
-    norms = (layer.train().head_outputs(x, mask) - layer.bias.unsqueeze(1)).norm(dim=2)
+    norms = (layer.train().head_outputs(x, graph) - layer.bias.unsqueeze(1)).norm(dim=2)
     unit = (norms - 1).abs() < 1e-5
     assert unit.sum() > N_GENES and torch.equal(norms[~unit], torch.zeros_like(norms[~unit]))
 
@@ -291,11 +333,11 @@ def test_genelink_is_deterministic_in_evaluation_and_drops_attention_in_training
     model.train()
     assert not torch.allclose(model(x, ring, None, tf, target), model(x, ring, None, tf, target))
     no_head_dropout = GENELink(N_FEATURES, dropout=0.0).train()
-    mask = adjacency_mask(ring, N_GENES)
+    graph = AttentionGraph.of(ring, N_GENES)
     layer = no_head_dropout.encoder.layer1
-    assert not torch.allclose(layer(x, mask), layer(x, mask))  # the attention dropout alone
+    assert not torch.allclose(layer(x, graph), layer(x, graph))  # the attention dropout alone
     layer.eval()
-    assert torch.equal(layer(x, mask), layer(x, mask))
+    assert torch.equal(layer(x, graph), layer(x, graph))
 
 
 def test_cross_attention_with_uniform_weights_is_the_neighbourhood_mean(inputs):

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -36,7 +37,7 @@ class GraphEncoder(nn.Module):
     """A graph encoder: `forward(x, graph)` maps the gene features `x` (n_genes x
     n_features) over `graph` to an (n_genes x `out_dim`) representation. `graph` is
     `prepare(edge_index, n_nodes)` of an edge index: the form the encoder's layers read
-    (an edge index, a normalised sparse adjacency, a dense mask), computed once per graph
+    (an edge index, a normalised sparse adjacency, an `AttentionGraph`), computed once per graph
     rather than once per layer and step (the trainer prepares each epoch's training graph
     once, and the evaluation graph once per fit)."""
 
@@ -199,24 +200,38 @@ class NoGraphEncoder(GraphEncoder):
         return x.new_zeros(x.shape[0], 0)
 
 
-def adjacency_mask(edge_index: torch.Tensor, n_nodes: int) -> torch.Tensor:
-    """Dense boolean (n_nodes x n_nodes) adjacency of `edge_index`: entry [i, j] is True when
-    the graph has the edge j -> i (node i attends to node j). grnlink's graphs are undirected
-    (both directions stored), so the mask is symmetric; no self loops are added."""
-    mask = torch.zeros(n_nodes, n_nodes, dtype=torch.bool, device=edge_index.device)
-    mask[edge_index[1], edge_index[0]] = True
-    return mask
+@dataclass(frozen=True)
+class AttentionGraph:
+    """GENELink's training graph as its attention layers read it: the edges j -> i
+    (`source` j, `receiver` i; grnlink's graphs are undirected, both directions stored; no
+    self loops are added) and the nodes that receive no edge (`isolated`), which attend
+    uniformly over all nodes as published."""
+
+    source: torch.Tensor
+    receiver: torch.Tensor
+    isolated: torch.Tensor
+    n_nodes: int
+
+    @classmethod
+    def of(cls, edge_index: torch.Tensor, n_nodes: int) -> AttentionGraph:
+        isolated = torch.bincount(edge_index[1], minlength=n_nodes) == 0
+        return cls(edge_index[0], edge_index[1], torch.nonzero(isolated).flatten(), n_nodes)
 
 
 class GraphAttention(nn.Module):
-    """GENELink's dense graph-attention layer, `heads` independent heads side by side.
+    """GENELink's graph-attention layer, `heads` independent heads side by side.
 
     Per head, with h = x W (W: n_in x n_out) and attention vector a = [a_1; a_2] (2 n_out):
-    e[i, j] = LeakyReLU_alpha(h_i . a_1 + h_j . a_2); entries without an edge j -> i are set
-    to -9e15 and each row i is softmax-normalised over j; in training, dropout on these
-    attention weights; out_i = LeakyReLU_alpha(sum_j att[i, j] h_j), L2-normalised, plus bias.
-    As published, a node without any edge attends uniformly over ALL nodes (every entry of
-    its row is -9e15) rather than over none.
+    e[i, j] = LeakyReLU_alpha(h_i . a_1 + h_j . a_2) for the edges j -> i, softmax-normalised
+    over each row i; in training, dropout on these attention weights; out_i =
+    LeakyReLU_alpha(sum_j att[i, j] h_j), L2-normalised, plus bias. As published, a node
+    without any edge attends uniformly over ALL nodes rather than over none.
+
+    The published layer computes the dense n x n matrix with -9e15 where there is no edge;
+    here the weights are computed on the edges only (exp(-9e15 - max) is exactly 0 in
+    float32, so the weights are the same), which costs edges rather than n^2. Dropout draws
+    its factors for the whole n x n matrix, as the dense layer does, and uses the edges'
+    and the isolated rows' ones: the same seed drops the same weights as the dense layer.
 
     `forward` concatenates the heads (`reduction="concat"`, heads * n_out wide, head 0
     first) or averages them (`reduction="mean"`, n_out wide). W and a are xavier-uniform
@@ -243,38 +258,47 @@ class GraphAttention(nn.Module):
     def _project(self, x: torch.Tensor) -> torch.Tensor:
         return torch.matmul(x.unsqueeze(0), self.weight)  # heads x n x n_out
 
-    def _attention(self, h: torch.Tensor, adjacency: torch.Tensor) -> torch.Tensor:
-        own = torch.matmul(h, self.attention_vector[:, :self.n_out])  # heads x n x 1
-        other = torch.matmul(h, self.attention_vector[:, self.n_out:])  # heads x n x 1
-        logits = nn.functional.leaky_relu(own + other.transpose(1, 2), negative_slope=self.alpha)
-        return torch.softmax(logits.masked_fill(~adjacency, -9e15), dim=2)
+    def _edge_weights(self, h: torch.Tensor, graph: AttentionGraph) -> torch.Tensor:
+        """Each edge's attention weight, heads x edges (rows of isolated nodes are uniform)."""
+        own = torch.matmul(h, self.attention_vector[:, :self.n_out]).squeeze(2)  # heads x n
+        other = torch.matmul(h, self.attention_vector[:, self.n_out:]).squeeze(2)  # heads x n
+        logits = nn.functional.leaky_relu(own[:, graph.receiver] + other[:, graph.source], negative_slope=self.alpha)
+        return softmax(logits, graph.receiver, num_nodes=graph.n_nodes, dim=1)
 
-    def attention(self, x: torch.Tensor, adjacency: torch.Tensor) -> torch.Tensor:
-        """Attention weights (heads x n x n, before dropout): row i is node i's weights."""
-        return self._attention(self._project(x), adjacency)
-
-    def head_outputs(self, x: torch.Tensor, adjacency: torch.Tensor) -> torch.Tensor:
-        """Each head's output, heads x n x n_out, for a dense boolean `adjacency` (see
-        `adjacency_mask`)."""
+    def attention(self, x: torch.Tensor, graph: AttentionGraph) -> torch.Tensor:
+        """Attention weights as the dense matrix (heads x n x n, before dropout): row i is node
+        i's weights over the nodes j."""
         h = self._project(x)
-        weights = self._attention(h, adjacency)
+        dense = h.new_zeros(h.shape[0], graph.n_nodes, graph.n_nodes)
+        dense[:, graph.receiver, graph.source] = self._edge_weights(h, graph)
+        dense[:, graph.isolated] = 1 / graph.n_nodes
+        return dense
+
+    def head_outputs(self, x: torch.Tensor, graph: AttentionGraph) -> torch.Tensor:
+        """Each head's output, heads x n x n_out (see `AttentionGraph`)."""
+        h = self._project(x)
+        weights = self._edge_weights(h, graph)
+        uniform = h.new_full((h.shape[0], len(graph.isolated), graph.n_nodes), 1 / graph.n_nodes)
         if self.training and self.dropout > 0:
-            weights = weights * _dropout_scale(weights, self.dropout)
-        out = nn.functional.leaky_relu(torch.matmul(weights, h), negative_slope=self.alpha)
+            scale = _dropout_scale(h.new_empty(h.shape[0], graph.n_nodes, graph.n_nodes), self.dropout)
+            weights = weights * scale[:, graph.receiver, graph.source]
+            uniform = uniform * scale[:, graph.isolated]
+        summed = h.new_zeros(h.shape).index_add_(1, graph.receiver, weights.unsqueeze(2) * h[:, graph.source])
+        summed = summed.index_copy(1, graph.isolated, torch.matmul(uniform, h))
+        out = nn.functional.leaky_relu(summed, negative_slope=self.alpha)
         return nn.functional.normalize(out, p=2, dim=2) + self.bias.unsqueeze(1)
 
-    def forward(self, x: torch.Tensor, adjacency: torch.Tensor) -> torch.Tensor:
-        out = self.head_outputs(x, adjacency)
+    def forward(self, x: torch.Tensor, graph: AttentionGraph) -> torch.Tensor:
+        out = self.head_outputs(x, graph)
         if self.reduction == "mean":
             return out.mean(dim=0)
         return out.transpose(0, 1).reshape(x.shape[0], -1)
 
 
 class GraphAttentionEncoder(GraphEncoder):
-    """GENELink's encoder: two `GraphAttention` layers over the training graph (dense
-    adjacency of `edge_index`, no self loops): `heads[0]` heads of width `hidden[0]`
-    concatenated, then ELU; `heads[1]` heads of width `hidden[1]` averaged, no activation
-    (`out_dim` = hidden[1])."""
+    """GENELink's encoder: two `GraphAttention` layers over the training graph (no self
+    loops): `heads[0]` heads of width `hidden[0]` concatenated, then ELU; `heads[1]` heads
+    of width `hidden[1]` averaged, no activation (`out_dim` = hidden[1])."""
 
     def __init__(self, n_features: int, hidden: tuple[int, int], heads: tuple[int, int], alpha: float,
                  attention_dropout: float):
@@ -284,12 +308,12 @@ class GraphAttentionEncoder(GraphEncoder):
         self.layer2 = GraphAttention(h1 * heads1, h2, heads2, alpha, attention_dropout, reduction="mean")
         self.out_dim = h2
 
-    def prepare(self, edge_index: torch.Tensor, n_nodes: int) -> torch.Tensor:
-        return adjacency_mask(edge_index, n_nodes)
+    def prepare(self, edge_index: torch.Tensor, n_nodes: int) -> AttentionGraph:
+        return AttentionGraph.of(edge_index, n_nodes)
 
-    def forward(self, x: torch.Tensor, adjacency: torch.Tensor) -> torch.Tensor:
-        h = nn.functional.elu(self.layer1(x, adjacency))
-        return self.layer2(h, adjacency)
+    def forward(self, x: torch.Tensor, graph: AttentionGraph) -> torch.Tensor:
+        h = nn.functional.elu(self.layer1(x, graph))
+        return self.layer2(h, graph)
 
 
 # ---- fusions ---------------------------------------------------------------------------
