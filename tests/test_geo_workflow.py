@@ -94,6 +94,7 @@ def test_beeline_config_plans_all_fourteen_datasets_from_download(tmp_path, repo
 def test_dataset_file_missing_from_downloads_is_named(tmp_path, repo_root):
     config = yaml.safe_load((repo_root / "config" / "beeline.yaml").read_text())
     config["datasets"] = {"mDC-TFs500": config["datasets"]["mDC-TFs500"]}
+    config["train"]["noise_datasets"] = ["mDC-TFs500"]
     config["datasets"]["mDC-TFs500"]["files"]["expression"] = "GSE48968_typo.txt.gz"
     configfile = tmp_path / "bad.yaml"
     configfile.write_text(yaml.safe_dump(config))
