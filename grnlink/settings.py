@@ -871,13 +871,18 @@ class TrainSettings(Section):
         sizes = {f.name: getattr(self, f.name) for f in fields(NetworkSizes)}
         return NetworkSizes(**{**sizes, "grn_edge_ratio": self.grn_edge_ratio if variant.uses_grn_graph else 0.0})
 
+    @property
+    def has_noise_levels(self) -> bool:
+        """Noise levels and corrupted priors per level are configured."""
+        return bool(self.noise_levels) and self.noise_replicates > 0
+
     def runs_noise_study(self, *, protocol: str, dataset: str | None = None, seed: int | None = None) -> bool:
         """Whether the training jobs of (`dataset`, `protocol`, split `seed`) run the
         label-noise study (their variants with `noise: true` do): `protocol` in
         `noise_protocols`, `seed` in `noise_seeds`, `dataset` in `noise_datasets` (None:
         every dataset), with noise levels and replicates configured. A None `dataset` or
         `seed` is not restricted (a bench that trains one split)."""
-        return (bool(self.noise_levels) and self.noise_replicates > 0 and protocol in self.noise_protocols
+        return (self.has_noise_levels and protocol in self.noise_protocols
                 and (seed is None or seed in self.noise_seeds)
                 and (dataset is None or self.noise_datasets is None or dataset in self.noise_datasets))
 
@@ -945,7 +950,7 @@ class Config:
         unknown = sorted(set(train.noise_datasets or ()) - set(self.datasets))
         if unknown:
             raise ValueError(f"train.noise_datasets: {unknown} are not datasets (datasets: {sorted(self.datasets)})")
-        noisy = train.noise_levels and train.noise_replicates > 0 and any(v.has_noise_runs for v in train.variants)
+        noisy = train.has_noise_levels and any(v.has_noise_runs for v in train.variants)
         if noisy and not set(train.noise_seeds) & set(self.seeds):
             raise ValueError(f"train.noise_seeds {list(train.noise_seeds)}: none of them is one of seeds "
                              f"{list(self.seeds)}; list a split seed, or set train.noise_levels: [] for no noise runs")

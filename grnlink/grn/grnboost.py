@@ -48,8 +48,9 @@ def infer_links(
     `expression` is cells x `genes` (dense). Each target is regressed on every TF but
     itself, by `settings.backend`. rustscenic runs on `n_jobs` threads. arboreto runs on
     the dask cluster at `scheduler_address` when given, otherwise on up to `n_jobs` local
-    processes (at least `min_targets_per_process` targets each). Rows are sorted by target order, then by decreasing importance, then
-    TF name: the output does not depend on the scheduling.
+    processes (at least `min_targets_per_process` targets each). Rows are sorted by target
+    order, then by decreasing importance, then TF name: the output does not depend on the
+    scheduling.
     """
     expression = np.asarray(expression, dtype=np.float32)
     index = {gene: i for i, gene in enumerate(genes)}
