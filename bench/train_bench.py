@@ -47,6 +47,7 @@ VARIANTS = {
         "name": "scregnet_pair_coexpression", "pair_coexpression": True, "classifier_layers": 1},
     "genelink": {"name": "genelink", "model": "genelink"},
 }
+DEGREE = {"name": "degree", "model": "degree"}
 
 
 def one_run(variant: dict, threads: int, embeddings: str | None, embedding_dim: int, seed: int = 0) -> dict:
@@ -85,7 +86,7 @@ def one_run(variant: dict, threads: int, embeddings: str | None, embedding_dim: 
     return {"library": str(Path(grnlink.__file__).resolve().parents[1]),
             "wall_s": time.perf_counter() - start, "cpu_s": usage.ru_utime + usage.ru_stime,
             "train_s": float(row["wall_s"]), "epochs": int(row["epochs"]),
-            "test_auroc": float(row["test_auroc"]),
+            "test_auroc": float(row["test_auroc"]), "test_auroc_per_tf": float(row["test_auroc_per_tf"]),
             "peak_rss_gib": usage.ru_maxrss / 2**20, "load_1min": os.getloadavg()[0]}
 
 
@@ -113,6 +114,7 @@ def compare(args: argparse.Namespace) -> None:
                             for key in ("train_s", "epochs", "test_auroc")}})
             print(rows[-1], flush=True)
     table = pd.DataFrame(rows)
+    degree = pd.DataFrame([{"seed": seed, **child_run(DEGREE, args, seed)} for seed in args.seeds])
     table["speed-up"] = table["before train_s"] / table["after train_s"]
     table["AUROC change"] = table["after test_auroc"] - table["before test_auroc"]
     embedding = "the embed stage's embedding" if args.embeddings else f"a random {args.embedding_dim}-column embedding"
@@ -120,7 +122,10 @@ def compare(args: argparse.Namespace) -> None:
             f"split of each seed, {args.threads} torch thread(s), {embedding}; before: the library of "
             f"`{args.compare}`, after: this checkout; each run a fresh process, one at a time (wall seconds of "
             "`run_variant`, process start and reading excluded).\n\n" + table.to_markdown(index=False, floatfmt=".4g")
-            + f"\n\nLargest AUROC change: {table['AUROC change'].abs().max():.4f}.")
+            + f"\n\nLargest AUROC change: {table['AUROC change'].abs().max():.4f}. The degree baseline (label-only) "
+            f"on the same splits: test AUROC {', '.join(f'{v:.4f}' for v in degree['test_auroc'])}, per-TF AUROC "
+            f"{', '.join(f'{v:.4f}' for v in degree['test_auroc_per_tf'])} (seeds {args.seeds}); a variant below it has "
+            "learnt no more than degree.")
     print(body)
     update_section(f"Training speed, before and after, {args.threads} thread(s) (issue 19)", body,
                    command=" ".join(["python", "bench/train_bench.py", *sys.argv[1:]]))
