@@ -7,16 +7,17 @@ Each `--case LABEL:MEASURED:CONFIG[:ROOT]` costs the training jobs Snakemake pla
 the per-job costs measured in the finished run MEASURED:
 
 - the plan: `snakemake -n` of CONFIG (in an empty directory) lists its train_variant jobs
-  (dataset, protocol, variant, seed); the config's train settings (`variant_run`, the
-  function the rule's params call) say how many trainings each job runs: 1, plus noise
-  levels x replicates where the label-noise study runs.
+  (dataset, protocol, variant, and the split seed where a job trains one seed; a job
+  without a seed wildcard trains every seed of the config); the config's train settings
+  (`variant_run`, the function the rule's params call) say how many trainings each seed
+  runs: 1, plus noise levels x replicates where the label-noise study runs.
 - the costs, per variant, from MEASURED's training jobs (a run of bench/configs/cost_hhep.yaml
   for the BEELINE configs, the demo's own run for the demo), in core seconds (wall seconds
   x the job's threads, from run.json: what a scheduler charges; Snakemake's own cpu_time
-  samples the process tree and misses much of a short job): the job's (Snakemake's
-  benchmark file: process start, imports, reading, training, scoring, writing) for its
-  first training, and for every further training its training wall seconds (metrics.tsv
-  `wall_s`) x threads.
+  samples the process tree and misses much of a short job): each training's wall seconds
+  (metrics.tsv `wall_s`) x threads, and the job's overhead: its seconds in Snakemake's
+  benchmark file (process start, imports, reading, training, scoring, writing) less its
+  trainings'. A planned job costs one overhead plus its trainings.
 - the size of a dataset: a planned dataset with `n_top_genes` N (geo) or a GENELink folder
   `TFs+N` costs (448 + N) / 948 times the measured hHEP TFs+500 (448 TFs, 948 genes): the
   candidate pairs grow with the genes. For GENELink's dense attention (genes squared) this
@@ -46,7 +47,8 @@ from results import snakemake_job_benchmarks, update_section
 
 ROOT = Path(__file__).resolve().parents[1]
 MEASURED_TFS, MEASURED_GENES = 448, 948  # hHEP TFs+500, the shipped set bench/configs/cost_hhep.yaml trains on
-JOB_NAME = re.compile(r"(?P<dataset>.+)_(?P<protocol>genelink|tf_holdout|gene_holdout)_(?P<variant>.+)_seed(?P<seed>\d+)$")
+JOB_NAME = re.compile(r"(?P<dataset>.+?)_(?P<protocol>genelink|tf_holdout|gene_holdout)_(?P<variant>.+?)"
+                      r"(?:_seed(?P<seed>\d+))?$")
 
 
 @dataclass(frozen=True)
@@ -63,23 +65,25 @@ def parse_case(text: str) -> Case:
 
 
 def planned_jobs(root: Path, config: Path) -> pd.DataFrame:
-    """The train_variant jobs of `snakemake -n` for `config`: dataset, protocol, variant, seed."""
+    """The train_variant jobs of `snakemake -n` for `config`: dataset, protocol, variant and
+    the split seeds the job trains."""
     with tempfile.TemporaryDirectory(prefix="grnlink-plan-") as workdir:
         # Without the local profile: its quiet: [rules] hides the jobs.
         dry_run = subprocess.run([str(Path(sys.executable).with_name("snakemake")), "-s", str(root / "Snakefile"),
                                   "-d", workdir, "--configfile", str(config.resolve()), "-n",
                                   "--workflow-profile", "none"], check=True, capture_output=True, text=True, cwd=root)
-    rows, rule = [], None
+    rows, rule, all_seeds = [], None, tuple(train_config(root, config).seeds)
     for line in (dry_run.stdout + dry_run.stderr).splitlines():
         stripped = line.strip()
         if stripped.startswith(("rule ", "localrule ")):
             rule = stripped.split()[1].rstrip(":")
         elif stripped.startswith("wildcards:") and rule == "train_variant":
             fields = dict(item.split("=", 1) for item in stripped[len("wildcards:"):].strip().split(", "))
-            rows.append({**fields, "seed": int(fields["seed"])})
+            seeds = (int(fields["seed"]),) if "seed" in fields else all_seeds
+            rows.append({**fields, "seeds": seeds})
     if not rows:
         raise SystemExit(f"{config}: the dry run plans no train_variant job")
-    return pd.DataFrame(rows)[["dataset", "protocol", "variant", "seed"]]
+    return pd.DataFrame(rows)[["dataset", "protocol", "variant", "seeds"]]
 
 
 def validated_config(root: Path, config: Path) -> dict:
@@ -104,16 +108,25 @@ def settings_of(root: Path):
         sys.path.remove(str(root))
 
 
+def train_config(root: Path, config: Path):
+    """`config` as the checkout `root` reads it (a `grnlink.settings.Config`)."""
+    return settings_of(root).Config.from_config(validated_config(root, config))
+
+
 def trainings_per_job(root: Path, config: Path, jobs: pd.DataFrame) -> pd.Series:
-    """1 + noise levels x replicates of each planned job, as the config's settings give them."""
-    train = settings_of(root).Config.from_config(validated_config(root, config)).train
+    """Trainings of each planned job: per seed, 1 + noise levels x replicates, as the
+    config's settings give them."""
+    train = train_config(root, config).train
     # A checkout from before train.noise_seeds (issue 19) plans by protocol only.
     accepted = inspect.signature(train.variant_run).parameters
 
     def count(job: pd.Series) -> int:
-        keys = {"protocol": job.protocol, "dataset": job.dataset, "seed": job.seed}
-        run = train.variant_run(job.variant, **{k: v for k, v in keys.items() if k in accepted})
-        return 1 + len(run.noise_levels) * run.noise_replicates
+        total = 0
+        for seed in job.seeds:
+            keys = {"protocol": job.protocol, "dataset": job.dataset, "seed": seed}
+            run = train.variant_run(job.variant, **{k: v for k, v in keys.items() if k in accepted})
+            total += 1 + len(run.noise_levels) * run.noise_replicates
+        return total
 
     return jobs.apply(count, axis=1)
 
@@ -130,18 +143,19 @@ def size_factors(config: Path) -> dict[str, float]:
 
 
 def measured_costs(run: Path) -> pd.DataFrame:
-    """Per variant of a finished run: core seconds of a job with one training, and of each
-    further training (mean over the run's jobs of that variant)."""
+    """Per variant of a finished run: core seconds of a job's overhead and of one training
+    (means over the run's jobs of that variant)."""
     jobs = snakemake_job_benchmarks(run / "benchmarks", rules=["train_variant"])
     rows = []
     for _, job in jobs.iterrows():
         match = JOB_NAME.match(job["job"].split("/", 1)[1])
-        folder = run / "results" / match["dataset"] / "train" / match["protocol"] / match["variant"] / f"seed{match['seed']}"
-        metrics = pd.read_csv(folder / "metrics.tsv", sep="\t")
-        threads = json.loads((folder / "run.json").read_text())["threads"]
-        per_training = float(metrics["wall_s"].mean()) * threads
-        first = job["s"] * threads - (len(metrics) - 1) * per_training
-        rows.append({"variant": match["variant"], "job_cpu_s": first, "training_cpu_s": per_training})
+        variant = run / "results" / match["dataset"] / "train" / match["protocol"] / match["variant"]
+        folders = [variant / f"seed{match['seed']}"] if match["seed"] else sorted(variant.glob("seed*"))
+        metrics = pd.concat([pd.read_csv(folder / "metrics.tsv", sep="\t") for folder in folders])
+        threads = json.loads((folders[0] / "run.json").read_text())["threads"]
+        trainings_cpu_s = float(metrics["wall_s"].sum()) * threads
+        rows.append({"variant": match["variant"], "job_cpu_s": job["s"] * threads - trainings_cpu_s,
+                     "training_cpu_s": trainings_cpu_s / len(metrics)})
     if not rows:
         raise SystemExit(f"{run}: no finished train_variant job (benchmarks/train_variant/*.tsv)")
     return pd.DataFrame(rows).groupby("variant").mean()
@@ -156,10 +170,9 @@ def cost_case(case: Case) -> pd.DataFrame:
     if missing:
         raise SystemExit(f"{case.measured}: no measured job of the variant(s) {missing} that {case.config} plans")
     factor = jobs["dataset"].map(size_factors(case.config))
-    cost = jobs["variant"].map(costs["job_cpu_s"]) + (jobs["trainings"] - 1) * jobs["variant"].map(
-        costs["training_cpu_s"])
+    cost = jobs["variant"].map(costs["job_cpu_s"]) + jobs["trainings"] * jobs["variant"].map(costs["training_cpu_s"])
     jobs["cpu_h"] = cost * factor / 3600
-    return jobs.groupby("variant").agg(jobs=("seed", "size"), trainings=("trainings", "sum"),
+    return jobs.groupby("variant").agg(jobs=("seeds", "size"), trainings=("trainings", "sum"),
                                        cpu_h=("cpu_h", "sum")).sort_values("cpu_h", ascending=False)
 
 
@@ -179,7 +192,7 @@ def main() -> None:
                        + table.reset_index().to_markdown(index=False, floatfmt=".2f"))
         print(summary[-1], flush=True)
     body = ("Training jobs planned by `snakemake -n` of each config, trainings per job from its settings, "
-            "core seconds per job and per further training measured in a finished run (CPU-hours below are "
+            "core seconds of a job's overhead and of a training measured in a finished run (CPU-hours below are "
             "core-hours: wall x threads; see the docstring of bench/cost_bench.py for the model). The measured "
             "BEELINE runs are `snakemake --cores 1 --configfile bench/configs/cost_hhep.yaml` of each checkout "
             "(training jobs one at a time, 1 thread each; a case's checkout is the last field of --case); the "

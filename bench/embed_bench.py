@@ -51,9 +51,9 @@ import scipy.sparse as sp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from grnlink.device import pick_device  # noqa: E402
 from grnlink.embed.extract import (  # noqa: E402
-    PooledStates, hidden_state_index, pad_batch, pick_device, pool_hidden_states, prefer_passive_openmp,
-    truncated_encoder,
+    PooledStates, hidden_state_index, pad_batch, pool_hidden_states, prefer_passive_openmp, truncated_encoder,
 )
 
 prefer_passive_openmp()  # before torch loads, as the pipeline's embed jobs run

@@ -832,6 +832,7 @@ class TrainSettings(Section):
     optuna_trials: int = 20
     top_new_edges: int = 1000
     threads: int = 1
+    device: str = "auto"
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any] | None) -> TrainSettings:

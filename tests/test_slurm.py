@@ -2,8 +2,10 @@
 
 The integration test installs and starts SLURM on this machine with tests/slurm/setup_slurm.sh
 (needs root and apt; skipped with the reason otherwise), runs the whole default target of
-tests/data/tiny.yaml through the profile with the documented command, and checks in `sacct`
-that every job Snakemake submitted ran as a SLURM job of this run and COMPLETED.
+tests/data/tiny.yaml, narrowed by tests/slurm/fewer_jobs.yaml to one protocol and a few
+variants (every rule still runs), through the profile with the documented command, and
+checks in `sacct` that every job Snakemake submitted ran as a SLURM job of this run and
+COMPLETED.
 
 The test node has no GPU, and SLURM refuses a GPU request there. So the run sets the
 profile's documented switch GRNLINK_SLURM_GPUS=0 (pretrain and embed run on CPU; every other
@@ -30,6 +32,7 @@ from conftest import ROOT, SNAKEMAKE, run_snakemake
 PROFILE_DIR = ROOT / "profiles" / "slurm"
 SETUP_SCRIPT = ROOT / "tests" / "slurm" / "setup_slurm.sh"
 TINY = ROOT / "tests" / "data" / "tiny.yaml"
+FEWER_JOBS = ROOT / "tests" / "slurm" / "fewer_jobs.yaml"
 GPU_RULES = ("pretrain", "embed")
 SITE_VARIABLES = (
     "GRNLINK_SLURM_PARTITION", "GRNLINK_SLURM_GPU_PARTITION", "GRNLINK_SLURM_ACCOUNT", "GRNLINK_SLURM_GPUS",
@@ -152,7 +155,7 @@ def slurm_command(workdir: Path, *extra: str) -> list[str]:
     """The documented cluster command; the first status check early, as jobs here are short."""
     return [
         str(SNAKEMAKE), "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
-        "--configfile", str(TINY), "--workflow-profile", "none", "--profile", str(PROFILE_DIR),
+        "--configfile", str(TINY), str(FEWER_JOBS), "--workflow-profile", "none", "--profile", str(PROFILE_DIR),
         "--slurm-init-seconds-before-status-checks", "2",
         *extra,
     ]
@@ -223,7 +226,7 @@ def test_every_job_ran_as_a_completed_slurm_job(slurm_run):
 @pytest.mark.slurm
 def test_the_slurm_run_built_the_whole_default_target(slurm_run):
     assert slurm_run["returncode"] == 0, slurm_run["output"][-6000:]
-    check = run_snakemake(slurm_run["workdir"], TINY, "--dry-run", timeout=120)
+    check = run_snakemake(slurm_run["workdir"], TINY, str(FEWER_JOBS), "--dry-run", timeout=120)
     assert check.returncode == 0, check.stderr[-3000:]
     assert "Nothing to be done" in check.stdout + check.stderr
 

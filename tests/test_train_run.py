@@ -3,6 +3,7 @@ validation part only, determinism, label-noise replicates, baselines and new-edg
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import anndata as ad
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 from grnlink.grn.evidence import EVIDENCE_GROUPS, RNA_EVIDENCE_GROUPS
 from grnlink.train import data as tdata
 from grnlink.train.data import RunInputs
-from grnlink.train.run import gather_metrics, rank_new_edges, run_to_files, run_variant
+from grnlink.train.run import SeedJob, gather_metrics, rank_new_edges, run_to_files, run_variant
 from grnlink.settings import UNSUPERVISED_MODELS, TrainSettings, Variant, VariantRun, from_params
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -206,7 +207,10 @@ def test_new_edges_rank_all_candidates_outside_training(inputs):
     assert ranked["score"].is_monotonic_decreasing and ranked["rank"].tolist() == list(range(1, len(ranked) + 1))
 
 
-def test_run_to_files_reads_contract_files_and_writes_outputs(tmp_path, inputs):
+@pytest.fixture
+def contract_files(tmp_path, inputs) -> dict[str, str]:
+    """The inputs as the workflow's files: preprocessed object, embedding, and the splits of
+    seeds 0 and 1 (synthetic_split of each seed)."""
     genes = inputs.genes.genes
     rna = ad.AnnData(X=inputs.genes.features.T.copy(),
                      var=pd.DataFrame({"is_tf": [g in inputs.genes.tfs for g in genes], "selected": True}, index=genes))
@@ -214,22 +218,66 @@ def test_run_to_files_reads_contract_files_and_writes_outputs(tmp_path, inputs):
     rna.obs_names = [f"cell{i}" for i in range(N_CELLS)]
     rna.uns["network"] = pd.DataFrame({"Gene1": ["G0"], "Gene2": ["G7"], "cell_type": ["c"]})
     rna.write_h5ad(tmp_path / "pre.h5ad")
-    inputs.split.drop(columns=["tf", "target"]).to_csv(tmp_path / "split.tsv", sep="\t", index=False)
     ad.AnnData(X=inputs.genes.embedding, obs=pd.DataFrame(index=genes)).write_h5ad(tmp_path / "emb.h5ad")
-    outputs = {k: str(tmp_path / f"{k}.tsv") for k in ("metrics", "test_scores", "new_edges")}
-    outputs["info"] = str(tmp_path / "run.json")
+    files = {"preprocessed": str(tmp_path / "pre.h5ad"), "embedding": str(tmp_path / "emb.h5ad")}
+    network = synthetic_network()
+    for seed in (0, 1):
+        split = synthetic_split(*network[:2], seed=seed).drop(columns=["tf", "target"])
+        split.to_csv(tmp_path / f"split{seed}.tsv", sep="\t", index=False)
+        files[f"split{seed}"] = str(tmp_path / f"split{seed}.tsv")
+    return files
+
+
+def seed_job(directory, run: VariantRun, seed: int, split: str) -> SeedJob:
+    outputs = {k: str(directory / f"seed{seed}_{k}.tsv") for k in ("metrics", "test_scores", "new_edges")}
+    return SeedJob(seed=seed, run=run, split=split, outputs={**outputs, "info": str(directory / f"seed{seed}.json")})
+
+
+def test_run_to_files_reads_contract_files_and_writes_outputs(tmp_path, contract_files):
     settings = TrainSettings(epochs=5, patience=2, hidden=8, mlp_hidden=8, noise_levels=(3,), noise_replicates=1,
                              top_new_edges=7, variants=(Variant(name="full", noise=True),))
     run = settings.variant_run("full", protocol="genelink")
-    run_to_files(run, dataset_name="syn", protocol="genelink", seed=4, preprocessed=str(tmp_path / "pre.h5ad"),
-                 split=str(tmp_path / "split.tsv"), outputs=outputs, embedding=str(tmp_path / "emb.h5ad"))
-    table = gather_metrics([outputs["metrics"], outputs["metrics"]])
+    job = seed_job(tmp_path, run, 4, contract_files["split0"])
+    run_to_files([job], dataset_name="syn", protocol="genelink", preprocessed=contract_files["preprocessed"],
+                 embedding=contract_files["embedding"], device="cpu")
+    table = gather_metrics([job.outputs["metrics"], job.outputs["metrics"]])
     assert len(table) == 4 and set(table["dataset"]) == {"syn"} and set(table["noise"]) == {0, 3}
     assert set(table["protocol"]) == {"genelink"}
-    assert len(pd.read_csv(outputs["new_edges"], sep="\t")) == 7
-    info = json.loads((tmp_path / "run.json").read_text())
+    assert len(pd.read_csv(job.outputs["new_edges"], sep="\t")) == 7
+    info = json.loads(Path(job.outputs["info"]).read_text())
     assert info["seed"] == 4 and info["protocol"] == "genelink" and "torch" in info["versions"]
+    assert info["device"] == "cpu"
     assert from_params(VariantRun, info["settings"]) == run  # the run's settings, recorded in full
+
+
+@pytest.mark.parametrize("variant", [Variant(name="full", noise=True), Variant(name="gl", model="genelink", noise=True),
+                                     Variant(name="d", model="degree", noise=True)], ids=lambda v: v.model)
+def test_a_job_of_several_seeds_gives_each_seed_the_numbers_of_its_own_job(tmp_path, contract_files, variant):
+    """Seeds trained one after another in one job: every metric of every run (the clean
+    run and the label-noise runs, early stopping included), the test scores and the new
+    edges equal those of the seed's job alone (to 1e-6; wall times aside)."""
+    settings = replace(FAST, variants=(variant,), noise_levels=(3,), noise_replicates=2, top_new_edges=20,
+                       patience=3)
+    runs = {seed: settings.variant_run(variant.name, protocol="genelink", seed=seed) for seed in (0, 1)}
+    together, alone = tmp_path / "together", tmp_path / "alone"
+    together.mkdir(), alone.mkdir()
+    files = dict(dataset_name="syn", protocol="genelink", preprocessed=contract_files["preprocessed"],
+                 embedding=contract_files["embedding"], device="cpu")
+    jobs = [seed_job(together, runs[seed], seed, contract_files[f"split{seed}"]) for seed in (0, 1)]
+    run_to_files(jobs, **files)
+    for seed in (1, 0):
+        run_to_files([seed_job(alone, runs[seed], seed, contract_files[f"split{seed}"])], **files)
+    stopped_early = False
+    for job in jobs:
+        single = seed_job(alone, runs[job.seed], job.seed, job.split)
+        for key in ("metrics", "test_scores", "new_edges"):
+            batch, own = (pd.read_csv(j.outputs[key], sep="\t").drop(columns="wall_s", errors="ignore")
+                          for j in (job, single))
+            pd.testing.assert_frame_equal(batch, own, check_exact=False, rtol=1e-6, atol=1e-6)
+        metrics = pd.read_csv(job.outputs["metrics"], sep="\t")
+        assert len(metrics) == (1 + 2 if job.seed in settings.noise_seeds else 1)
+        stopped_early |= bool((metrics["epochs"] < settings.epochs).any())
+    assert variant.model != "scregnet" or stopped_early, "no run stopped early: the test would not cover it"
 
 
 def test_without_validation_pairs_training_runs_all_epochs(inputs):

@@ -23,6 +23,7 @@ import pandas as pd
 
 from grnlink.dataset import benchmark_genes, holds_counts
 from grnlink.dataset import load as load_preprocessed
+from grnlink.device import pick_device
 from grnlink.embed.checkpoint import Checkpoint, load_checkpoint, load_masked_lm, model_gene_keys, read_gene_mapping
 from grnlink.embed.tokenizer import gene_columns, tokenize_cells
 from grnlink.io import write_anndata
@@ -40,17 +41,6 @@ def prefer_passive_openmp() -> None:
     slower in wall time (measured on 2 loaded cores). Takes effect only before torch is imported.
     """
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-
-def pick_device(requested: str = "auto"):
-    """`cuda` when available (or asked for), else `cpu`."""
-    import torch
-
-    if requested == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if requested == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device 'cuda' was requested but no CUDA device is available")
-    return torch.device(requested)
 
 
 def hidden_state_index(layer: int, num_layers: int) -> int:

@@ -37,7 +37,8 @@ import scipy.sparse as sp
 
 from grnlink.dataset import load as load_preprocessed
 from grnlink.embed.checkpoint import save_checkpoint
-from grnlink.embed.extract import expression_matrix, pad_batch, pick_device, prefer_passive_openmp
+from grnlink.device import pick_device
+from grnlink.embed.extract import expression_matrix, pad_batch, prefer_passive_openmp
 from grnlink.embed.tokenizer import CLS, EOS, MASK, PAD, TARGET_SUM, gene_columns, tokenize_cells
 from grnlink.reproducibility import package_versions, seed_everything
 from grnlink.settings import PretrainSettings

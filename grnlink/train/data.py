@@ -188,13 +188,15 @@ def load_pair_evidence(path: str | os.PathLike[str], genes: list[str], groups: t
 
 @dataclass
 class RunInputs:
-    """Everything a variant may read for one dataset and split (the split with gene indices)."""
+    """Everything a variant may read for one dataset and split (the split with gene indices),
+    and the torch device its graph model trains on (`grnlink.device.pick_device`'s name)."""
 
     genes: GeneData
     split: pd.DataFrame
     baseline_scores: pd.DataFrame | None = None
     prior_tables: list[pd.DataFrame] = field(default_factory=list)
     evidence: PairEvidence | None = None
+    device: str = "cpu"
 
 
 def split_parts(split: pd.DataFrame) -> dict[str, pd.DataFrame]:

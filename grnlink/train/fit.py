@@ -1,6 +1,9 @@
 """Training with early stopping and model choice on the validation split only.
 
-The test split never enters this module: `run` scores it once, after training.
+The test split never enters this module: `run` scores it once, after training. The network
+trains on the device its inputs are on (`GraphInputs.to`, `LabelledPairs.to`); the
+trainer's own draws (batch order, edge hold-outs, swaps) come from one CPU generator on any
+device, so that a seed draws the same pairs and edges on the CPU and a GPU.
 """
 
 from __future__ import annotations
@@ -34,11 +37,14 @@ class EdgeSwap:
     pool: torch.Tensor
     fraction: float
 
+    def to(self, device: torch.device) -> EdgeSwap:
+        return replace(self, pool=self.pool.to(device))
+
     def apply(self, edge_index: torch.Tensor, n_nodes: int, generator: torch.Generator) -> torch.Tensor:
         pairs = edge_index[:, edge_index[0] < edge_index[1]]
         n_swap = min(int(round(self.fraction * pairs.shape[1])), self.pool.shape[1])
-        kept = pairs[:, torch.randperm(pairs.shape[1], generator=generator)[n_swap:]]
-        added = self.pool[:, torch.randperm(self.pool.shape[1], generator=generator)[:n_swap]]
+        kept = pairs[:, torch.randperm(pairs.shape[1], generator=generator).to(pairs.device)[n_swap:]]
+        added = self.pool[:, torch.randperm(self.pool.shape[1], generator=generator).to(pairs.device)[:n_swap]]
         both = torch.cat([kept, added], dim=1)
         return coalesce(torch.cat([both, both.flip(0)], dim=1), num_nodes=n_nodes)
 
@@ -52,6 +58,11 @@ class GraphInputs:
     edge_index: torch.Tensor
     embedding: torch.Tensor | None
     swap: EdgeSwap | None = None
+
+    def to(self, device: torch.device) -> GraphInputs:
+        return GraphInputs(self.x.to(device), self.edge_index.to(device),
+                           None if self.embedding is None else self.embedding.to(device),
+                           None if self.swap is None else self.swap.to(device))
 
 
 @dataclass(frozen=True)
@@ -71,6 +82,10 @@ class LabelledPairs:
                    torch.as_tensor(np.asarray(target), dtype=torch.long),
                    torch.as_tensor(np.asarray(label), dtype=torch.float32),
                    None if offset is None else torch.as_tensor(np.asarray(offset), dtype=torch.float32))
+
+    def to(self, device: torch.device) -> LabelledPairs:
+        return LabelledPairs(self.tf.to(device), self.target.to(device), self.label.to(device),
+                             None if self.offset is None else self.offset.to(device))
 
     def subset(self, index: torch.Tensor) -> LabelledPairs:
         return LabelledPairs(self.tf[index], self.target[index], self.label[index],
@@ -106,7 +121,7 @@ def predict(model: nn.Module, inputs: GraphInputs, tf: torch.Tensor, target: tor
     if not logits:
         return np.zeros(0, dtype=np.float32)
     logits = torch.cat(logits)
-    return torch.sigmoid(logits if offset is None else logits + offset).numpy()
+    return torch.sigmoid(logits if offset is None else logits + offset).cpu().numpy()
 
 
 def _pair_keys(a: torch.Tensor, b: torch.Tensor, n: int) -> torch.Tensor:
@@ -119,7 +134,7 @@ def hold_out_edges(inputs: GraphInputs, pairs: LabelledPairs, fraction: float,
     from the graph: the GNN then sees those pairs as it sees validation and test pairs (not
     as edges), and the loss runs over them and all negatives only."""
     positive = torch.nonzero(pairs.label == 1).flatten()
-    held = positive[torch.rand(len(positive), generator=generator) < fraction]
+    held = positive[torch.rand(len(positive), generator=generator).to(positive.device) < fraction]
     n = inputs.x.shape[0]
     src, dst = inputs.edge_index
     keep_edge = ~torch.isin(_pair_keys(src, dst, n), _pair_keys(pairs.tf[held], pairs.target[held], n))
@@ -145,7 +160,7 @@ def _train_epoch(model: nn.Module, inputs: GraphInputs, pairs: LabelledPairs, op
     inputs, pairs = epoch_view(inputs, pairs, edge_holdout, generator)
     graph = model.prepare_graph(inputs.edge_index, inputs.x.shape[0])
     loss_fn = nn.BCEWithLogitsLoss()
-    order = torch.randperm(len(pairs.label), generator=generator)
+    order = torch.randperm(len(pairs.label), generator=generator).to(pairs.label.device)
     total = 0.0
     for start in range(0, len(order), batch_size):
         batch = order[start:start + batch_size]
@@ -172,7 +187,7 @@ def fit(model: nn.Module, inputs: GraphInputs, train: LabelledPairs, validation:
     for epoch in range(1, options.epochs + 1):
         loss = _train_epoch(model, inputs, train, optimizer, scheduler, options.batch_size, generator,
                             options.edge_holdout)
-        val_auroc = auroc(validation.label.numpy(), predict(model, inputs, validation.tf, validation.target,
+        val_auroc = auroc(validation.label.cpu().numpy(), predict(model, inputs, validation.tf, validation.target,
                                                             validation.offset, graph=evaluation_graph))
         if val_auroc > best_auroc or np.isnan(val_auroc):  # no validation AUROC: keep the latest
             best_auroc, best_epoch, best_state = val_auroc, epoch, copy.deepcopy(model.state_dict())

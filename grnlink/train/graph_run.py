@@ -86,25 +86,29 @@ def _model_inputs(inputs: RunInputs, run: VariantRun, labels: np.ndarray) -> Mod
                                                len(inputs.genes.genes), inputs.evidence)
     graph_inputs = GraphInputs(x=torch.as_tensor(inputs.genes.features), edge_index=graph,
                                embedding=None if embedding is None else torch.as_tensor(embedding), swap=swap)
+    grn_edges = _grn_edges(inputs, run, graph)
+    device = torch.device(inputs.device)
     return ModelInputs(
-        graph=graph_inputs,
-        train=_labelled(parts["train"], labels, offset_model, training_rows=True),
+        graph=graph_inputs.to(device),
+        train=_labelled(parts["train"], labels, offset_model, training_rows=True).to(device),
         validation=_labelled(parts["validation"], parts["validation"]["label"].to_numpy(), offset_model,
-                             training_rows=False),
-        grn_edges=_grn_edges(inputs, run, graph),
+                             training_rows=False).to(device),
+        grn_edges=None if grn_edges is None else grn_edges.to(device),
         offset=offset_model,
         added_edges=n_added,
     )
 
 
 def _build(run: VariantRun, inputs: RunInputs, model_inputs: ModelInputs, overrides: dict[str, Any]) -> torch.nn.Module:
+    """The variant's untrained network, on the inputs' device."""
     x, embedding = model_inputs.graph.x, model_inputs.graph.embedding
     variant = run.variant
-    coexpression = torch.as_tensor(pearson_matrix(x.numpy())) if variant.pair_coexpression else None
+    coexpression = torch.as_tensor(pearson_matrix(inputs.genes.features)) if variant.pair_coexpression else None
     evidence = torch.as_tensor(inputs.evidence.values) if variant.model == "grnlink" else None
-    return build_model(run, n_features=x.shape[1], embedding_dim=0 if embedding is None else embedding.shape[1],
-                       coexpression=coexpression, grn_edges=model_inputs.grn_edges, evidence=evidence,
-                       overrides=overrides)
+    model = build_model(run, n_features=x.shape[1], embedding_dim=0 if embedding is None else embedding.shape[1],
+                        coexpression=coexpression, grn_edges=model_inputs.grn_edges, evidence=evidence,
+                        overrides=overrides)
+    return model.to(x.device)
 
 
 def graph_model_run(inputs: RunInputs, run: VariantRun, labels: np.ndarray, seed: int,
@@ -121,9 +125,11 @@ def graph_model_run(inputs: RunInputs, run: VariantRun, labels: np.ndarray, seed
 
     def scorer(tf: np.ndarray, target: np.ndarray) -> np.ndarray:
         # grnlink's offset model checks that the evidence table covers the pairs.
-        offset = None if offset_model is None else torch.as_tensor(offset_model.logit(tf, target), dtype=torch.float32)
-        return predict(result.model, model_inputs.graph, torch.as_tensor(tf, dtype=torch.long),
-                       torch.as_tensor(target, dtype=torch.long), offset)
+        device = model_inputs.graph.x.device
+        offset = None if offset_model is None else torch.as_tensor(offset_model.logit(tf, target), dtype=torch.float32,
+                                                                   device=device)
+        return predict(result.model, model_inputs.graph, torch.as_tensor(tf, dtype=torch.long, device=device),
+                       torch.as_tensor(target, dtype=torch.long, device=device), offset)
 
     info = {"epochs": result.epochs, "best_epoch": result.best_epoch,
             "graph_edges": graphs.n_undirected_edges(model_inputs.graph.edge_index),

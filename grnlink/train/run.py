@@ -8,7 +8,8 @@ regression (grnlink.train.evidence_lr), or an unsupervised baseline score (|Pear
 GRNBoost2, the cell-type GRN) read from the `grn` stage. Every run
 yields a metrics row (validation and test: pooled AUROC/AUPRC; test also their means within
 TFs and the early precision ratio); the clean run also yields its scored test pairs and the
-ranked new edges over all candidate pairs outside the training part.
+ranked new edges over all candidate pairs outside the training part. A training job
+(`run_to_files`) runs one variant on the splits of every seed, one after another.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -176,39 +178,66 @@ def run_variant(inputs: RunInputs, run: VariantRun, seed: int) -> VariantResult:
     return VariantResult(metrics=pd.DataFrame(rows), test_scores=test_scores, new_edges=new_edges, tuned=tuned)
 
 
-def run_to_files(run: VariantRun, *, dataset_name: str, protocol: str, seed: int, preprocessed: str, split: str,
-                 outputs: dict[str, str], embedding: str | None = None, baseline_scores: str | None = None,
+@dataclass(frozen=True)
+class SeedJob:
+    """One split seed of a training job: the settings its runs read, its split file and its
+    output files by key (`metrics`, `test_scores`, `new_edges`: TSV; `info`: JSON)."""
+
+    seed: int
+    run: VariantRun
+    split: str
+    outputs: Mapping[str, str]
+
+
+def run_to_files(jobs: Sequence[SeedJob], *, dataset_name: str, protocol: str, preprocessed: str,
+                 embedding: str | None = None, baseline_scores: str | None = None,
                  prior_tables: list[str] | None = None, pair_evidence: str | None = None,
-                 threads: int = 1) -> None:
-    """Read a dataset's inputs, run one variant on one split of `protocol` and write its
-    outputs: `metrics` (TSV, one row per run), `test_scores`, `new_edges` (TSV) and `info`
-    (JSON with seed, protocol, settings, tuned parameters and package versions)."""
+                 threads: int = 1, device: str = "auto") -> None:
+    """Run one variant on the splits of `protocol` of several seeds, one seed after the
+    other in this process, and write each seed's outputs: `metrics` (one row per run),
+    `test_scores`, `new_edges` and `info` (JSON with seed, protocol, settings, tuned
+    parameters, threads, device and package versions).
+
+    The dataset's inputs are read once for all seeds; each seed's runs start from its own
+    seed (`seed_everything` before every fit), so they give the numbers the seed gets in a
+    job of its own. Graph models train on `device` (`grnlink.device.pick_device`)."""
     from grnlink.io import write_json, write_table
     from grnlink.reproducibility import package_versions
 
-    variant = run.variant
+    variant = jobs[0].run.variant
+    if any(job.run.variant != variant for job in jobs):
+        raise ValueError(f"one training job trains one variant, not {sorted({j.run.variant.name for j in jobs})}")
+    torch_device = "cpu"
     if variant.model in GRAPH_MODELS:
         import torch
 
+        from grnlink.device import pick_device
+
         torch.set_num_threads(threads)
+        torch_device = str(pick_device(device))
     genes = load_gene_data(preprocessed, embedding if variant.uses_embedding else None)
-    inputs = RunInputs(
+    shared = RunInputs(
         genes=genes,
-        split=tdata.read_split(split, genes.genes),
+        split=pd.DataFrame(),
         baseline_scores=None if baseline_scores is None else tdata.read_baseline_scores(baseline_scores),
         prior_tables=[tdata.read_celltype_grn(p) for p in prior_tables or []],
         evidence=None if pair_evidence is None else tdata.load_pair_evidence(
             pair_evidence, genes.genes, variant.evidence_groups),
+        device=torch_device,
     )
-    if inputs.evidence is not None:
-        log.info("pair evidence: %d columns (%s)", len(inputs.evidence.columns), ", ".join(inputs.evidence.columns))
-    result = run_variant(inputs, run, seed)
-    metrics = result.metrics.assign(dataset=dataset_name, protocol=protocol)
-    write_table(metrics[["dataset", "protocol", *result.metrics.columns]], outputs["metrics"])
-    write_table(result.test_scores, outputs["test_scores"])
-    write_table(result.new_edges, outputs["new_edges"])
-    write_json({"dataset": dataset_name, "protocol": protocol, "seed": seed, "settings": to_params(run),
-                "tuned": result.tuned, "threads": threads, "versions": package_versions()}, outputs["info"])
+    if shared.evidence is not None:
+        log.info("pair evidence: %d columns (%s)", len(shared.evidence.columns), ", ".join(shared.evidence.columns))
+    for number, job in enumerate(jobs, start=1):
+        log.info("%s on %s split seed %d (%d of %d seeds), %s", variant.name, protocol, job.seed, number,
+                 len(jobs), torch_device)
+        result = run_variant(replace(shared, split=tdata.read_split(job.split, genes.genes)), job.run, job.seed)
+        metrics = result.metrics.assign(dataset=dataset_name, protocol=protocol)
+        write_table(metrics[["dataset", "protocol", *result.metrics.columns]], job.outputs["metrics"])
+        write_table(result.test_scores, job.outputs["test_scores"])
+        write_table(result.new_edges, job.outputs["new_edges"])
+        write_json({"dataset": dataset_name, "protocol": protocol, "seed": job.seed, "settings": to_params(job.run),
+                    "tuned": result.tuned, "threads": threads, "device": torch_device,
+                    "versions": package_versions()}, job.outputs["info"])
 
 
 def gather_metrics(paths: list[str]) -> pd.DataFrame:

@@ -273,30 +273,40 @@ wildcard_constraints:
 
 
 def train_run_file(name):
-    """One output of a (dataset, protocol, variant, seed) training job, with wildcards."""
+    """One output of a (dataset, protocol, variant, seed) training run, with wildcards."""
     return f"results/{{dataset}}/train/{{protocol}}/{{variant}}/seed{{seed}}/{name}"
 
 
-def train_variant_run(wildcards):
-    """What the job reads: its variant and only the train settings that variant uses."""
-    run = SETTINGS.train.variant_run(
-        wildcards.variant,
-        protocol=wildcards.protocol,
-        dataset=wildcards.dataset,
-        seed=int(wildcards.seed),
-    )
-    return to_params(run)
+def train_job_files(name):
+    """That output for every split seed: a training job runs them all (see train.smk)."""
+    return expand(train_run_file(name), seed=SEEDS, allow_missing=True)
+
+
+def train_variant_runs(wildcards):
+    """What the job reads for each seed of SEEDS: its variant and only the train settings
+    that variant uses (label-noise levels on the noise study's seeds only)."""
+    return [
+        to_params(
+            SETTINGS.train.variant_run(
+                wildcards.variant,
+                protocol=wildcards.protocol,
+                dataset=wildcards.dataset,
+                seed=seed,
+            )
+        )
+        for seed in SEEDS
+    ]
 
 
 def train_inputs(wildcards):
-    """Preprocessed object and split, plus what the variant reads: the embedding, the
-    unsupervised baseline scores, the inferred cell-type GRNs (prior edges), or the pair
-    evidence (features and the inferred GRN graph)."""
+    """Preprocessed object and the splits of every seed, plus what the variant reads: the
+    embedding, the unsupervised baseline scores, the inferred cell-type GRNs (prior edges),
+    or the pair evidence (features and the inferred GRN graph)."""
     dataset = wildcards.dataset
     variant = SETTINGS.train.variant(wildcards.variant)
     inputs = {
         "preprocessed": preprocessed(dataset),
-        "split": split_file(dataset, wildcards.protocol, wildcards.seed),
+        "splits": [split_file(dataset, wildcards.protocol, seed) for seed in SEEDS],
     }
     if variant.uses_embedding:
         inputs["embedding"] = embeddings(dataset, variant.embedding_kind)

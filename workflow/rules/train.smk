@@ -1,25 +1,28 @@
 # The train stage: scRegNet, its ablations and edge perturbations, GENELink, the label-only
 # degree baseline and the unsupervised baselines on the same splits of every protocol;
-# label-noise replicates run inside each job (protocols of train.noise_protocols).
+# label-noise replicates run inside each job (protocols of train.noise_protocols). One job
+# trains a variant on the splits of every seed, one seed after another: the dataset is read
+# and Python, torch and PyG start once, and each seed still writes its own files.
 
 
 rule train_variant:
     input:
         unpack(train_inputs),
     output:
-        metrics=train_run_file("metrics.tsv"),
-        test_scores=train_run_file("test_scores.tsv"),
-        new_edges=train_run_file("predicted_edges.tsv"),
-        info=train_run_file("run.json"),
+        metrics=train_job_files("metrics.tsv"),
+        test_scores=train_job_files("test_scores.tsv"),
+        new_edges=train_job_files("predicted_edges.tsv"),
+        info=train_job_files("run.json"),
     log:
-        "logs/train_variant/{dataset}_{protocol}_{variant}_seed{seed}.log",
+        "logs/train_variant/{dataset}_{protocol}_{variant}.log",
     benchmark:
-        "benchmarks/train_variant/{dataset}_{protocol}_{variant}_seed{seed}.tsv"
+        "benchmarks/train_variant/{dataset}_{protocol}_{variant}.tsv"
     conda:
         "../../envs/train.yaml"
     threads: SETTINGS.train.threads
     params:
-        settings=train_variant_run,
+        seeds=SEEDS,
+        settings=train_variant_runs,
     script:
         "../scripts/train_variant.py"
 
