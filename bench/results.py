@@ -28,11 +28,13 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), {platform.system()} {platform.machine()}, Python {platform.python_version()}"
 
 
-def update_section(name: str, body: str, command: str | None = None) -> None:
-    """Replace (or append) the section `## name` of RESULTS.md."""
+def update_section(name: str, body: str, command: str | None = None, measured_on: str | None = None) -> None:
+    """Replace (or append) the section `## name` of RESULTS.md; `measured_on` names the
+    machine where the numbers were measured when it is not this one."""
     command = command or " ".join([Path(sys.executable).name, *sys.argv])
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    section = f"## {name}\n\n- command: `{command}`\n- machine: {machine()}\n- date: {stamp}\n\n{body.strip()}\n"
+    section = (f"## {name}\n\n- command: `{command}`\n- machine: {measured_on or machine()}\n- date: {stamp}\n\n"
+               f"{body.strip()}\n")
     text = RESULTS.read_text() if RESULTS.exists() else HEADER
     pattern = re.compile(rf"^## {re.escape(name)}\n.*?(?=^## |\Z)", re.S | re.M)
     text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section

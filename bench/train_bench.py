@@ -50,22 +50,15 @@ VARIANTS = {
 DEGREE = {"name": "degree", "model": "degree"}
 
 
-def one_run(variant: dict, threads: int, embeddings: str | None, embedding_dim: int, seed: int = 0) -> dict:
-    """Train one variant in this process; return its metrics, wall time and peak RSS."""
+def hhep_genes(embeddings: str | None, embedding_dim: int):
+    """hHEP TFs+500 as the train stage reads it: (GeneData, the AnnData of the GENELink folder).
+    Without `embeddings`, a seeded random embedding `embedding_dim` wide."""
     import numpy as np
-    import torch
 
-    from grnlink.dataset import benchmark_genes, benchmark_tfs, training_network
+    from grnlink.dataset import benchmark_genes, benchmark_tfs
     from grnlink.genelink import read_genelink
-    from grnlink.split import hard_negative_split
     from grnlink.train import data as tdata
-    from grnlink.train.data import RunInputs
-    from grnlink.train.run import run_variant
-    from grnlink.settings import TrainSettings, Variant
 
-    torch.set_num_threads(threads)
-    start = time.perf_counter()
-    import grnlink.train.graph_run  # noqa: F401 - its PyG import (seconds) counts in the whole run, not the training
     rna = read_genelink(ROOT / "resources" / "beeline" / DATASET / "TFs+500", DATASET)
     genes = benchmark_genes(rna)
     if embeddings:
@@ -74,11 +67,40 @@ def one_run(variant: dict, threads: int, embeddings: str | None, embedding_dim: 
         embedding = np.random.default_rng(0).normal(size=(len(genes), embedding_dim)).astype(np.float32)
     gene_data = tdata.GeneData(genes=genes, tfs=benchmark_tfs(rna), features=tdata.expression_features(rna, genes),
                                embedding=embedding)
-    split = tdata.index_split(hard_negative_split(genes, training_network(rna), seed), genes)
-    # The train stage's defaults, clean labels only, the 1000 best new edges.
-    settings = TrainSettings(variants=(Variant.from_config(variant),), noise_replicates=0, top_new_edges=1000)
-    run = settings.variant_run(variant["name"], protocol="genelink")
-    result = run_variant(RunInputs(genes=gene_data, split=split), run, seed)
+    return gene_data, rna
+
+
+def genelink_split(rna, genes: list[str], seed: int) -> pd.DataFrame:
+    """GENELink's split (hard negatives) of split seed `seed`, with gene indices."""
+    from grnlink.dataset import training_network
+    from grnlink.split import hard_negative_split
+    from grnlink.train import data as tdata
+
+    return tdata.index_split(hard_negative_split(genes, training_network(rna), seed), genes)
+
+
+def default_run(variant: dict, **overrides):
+    """The train stage's defaults (with `overrides`), clean labels only, the 1000 best new edges."""
+    from grnlink.settings import TrainSettings, Variant
+
+    settings = TrainSettings(variants=(Variant.from_config(variant),), noise_replicates=0, top_new_edges=1000,
+                             **overrides)
+    return settings.variant_run(variant["name"], protocol="genelink")
+
+
+def one_run(variant: dict, threads: int, embeddings: str | None, embedding_dim: int, seed: int = 0) -> dict:
+    """Train one variant in this process; return its metrics, wall time and peak RSS."""
+    import torch
+
+    from grnlink.train.data import RunInputs
+    from grnlink.train.run import run_variant
+
+    torch.set_num_threads(threads)
+    start = time.perf_counter()
+    import grnlink.train.graph_run  # noqa: F401 - its PyG import (seconds) counts in the whole run, not the training
+    gene_data, rna = hhep_genes(embeddings, embedding_dim)
+    split = genelink_split(rna, gene_data.genes, seed)
+    result = run_variant(RunInputs(genes=gene_data, split=split), default_run(variant), seed)
     row = result.metrics.iloc[0]
     usage = resource.getrusage(resource.RUSAGE_SELF)
     import grnlink

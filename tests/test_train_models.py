@@ -7,6 +7,7 @@ import pytest
 import torch
 from torch import nn
 from torch_geometric.nn import GATConv, GCNConv, SAGEConv
+from torch_geometric.nn.conv.gcn_conv import gcn_norm
 
 from grnlink.settings import TrainSettings, Variant
 from grnlink.train.build import build_model
@@ -519,3 +520,15 @@ def test_attention_dropout_drops_a_fraction_p_and_scales_the_rest_like_f_dropout
     assert float((~kept).float().mean()) == pytest.approx(p, abs=0.01)
     assert torch.allclose(scale[kept], torch.full_like(scale[kept], 1 / (1 - p)))
     assert float(scale.mean()) == pytest.approx(1.0, abs=0.01)
+
+
+def test_the_cuda_form_of_the_gcn_graph_gives_the_same_layers_outputs(inputs):
+    """On CUDA the GCN layers read the normalised graph as an (edge index, weight) pair
+    (scatter sums) instead of a sparse adjacency: the same outputs, checked here on the CPU."""
+    x, _, ring, _, _ = inputs
+    torch.manual_seed(0)
+    model = _built(Variant("gnn", encoder="gcn", embedding=False)).eval()
+    sparse = model.prepare_graph(ring, N_GENES)
+    pair = gcn_norm(ring, None, N_GENES, add_self_loops=True)
+    assert not isinstance(sparse, tuple)
+    assert torch.allclose(model.encoder(x, pair), model.encoder(x, sparse), atol=1e-5)
