@@ -181,6 +181,7 @@ def main() -> None:
     parser.add_argument("--case", action="append", type=parse_case, required=True,
                         help="LABEL:MEASURED_RUN:CONFIG[:CHECKOUT] (repeatable)")
     parser.add_argument("--write", action="store_true", help="write the section of bench/RESULTS.md")
+    parser.add_argument("--section", default="Training cost (issue 19)", help="the section --write replaces")
     args = parser.parse_args()
     summary, details = [], []
     for case in args.case:
@@ -200,7 +201,7 @@ def main() -> None:
             + "\n\n" + "\n\n".join(details))
     print(body)
     if args.write:
-        update_section("Training cost (issue 19)", body, command=" ".join(["python", "bench/cost_bench.py", *sys.argv[1:]]))
+        update_section(args.section, body, command=" ".join(["python", "bench/cost_bench.py", *sys.argv[1:]]))
 
 
 if __name__ == "__main__":
