@@ -7,7 +7,8 @@ per dataset and variant, the test scores (pooled and per-TF AUROC/AUPRC, EPR: me
 over seeds) and the lift over the label-only degree baseline paired by split seed (mean and
 95 % t-interval) for pooled AUROC, AUPRC and per-TF AUROC; with --compare VARIANT, also
 VARIANT minus every other method the same way, and with --targets, VARIANT's lift over
-degree against those targets (met, or short by how much). With --finished-only it runs nothing and
+degree against those targets (met, or short by how much); with --minus WORKDIR, each method
+minus itself in another finished run of the same splits (another backend, say). With --finished-only it runs nothing and
 summarises the runs finished so far (while a long bench still runs).
 
     .venv/bin/python bench/evaluation_bench.py --config config/config.yaml --seeds 5 --all-variants \
@@ -18,6 +19,10 @@ summarises the runs finished so far (while a long bench still runs).
         --workdir /tmp/grnlink-evidence-demo
     .venv/bin/python bench/evaluation_bench.py --config bench/configs/evidence_shipped.yaml --compare grnlink \
         --targets 0.02,0.03 --workdir /tmp/grnlink-evidence-shipped
+    .venv/bin/python bench/evaluation_bench.py --config bench/configs/backend_demo.yaml --grn-backend arboreto \
+        --workdir /tmp/grnlink-backend-arboreto
+    .venv/bin/python bench/evaluation_bench.py --config bench/configs/backend_demo.yaml --grn-backend rustscenic \
+        --workdir /tmp/grnlink-backend-rustscenic --minus /tmp/grnlink-backend-arboreto
 """
 
 from __future__ import annotations
@@ -101,13 +106,32 @@ def comparison_table(metrics: pd.DataFrame, protocol: str, labels: dict[str, str
     for dataset in dict.fromkeys(runs["dataset"]):
         for other, difference in differences.items():
             of_pair = difference[(difference["dataset"] == dataset) & (difference["variant"] == variant)]
-            if of_pair.empty:
-                continue
-            row = {"dataset": dataset, "against": labels[other].replace("|", "\\|"),
-                   "seeds": int(of_pair["n_seeds"].iloc[0])}
-            row |= {name: _interval(of_pair[of_pair["metric"] == column].iloc[0])
-                    for column, name in LIFT_METRICS.items()}
-            rows.append(row)
+            if not of_pair.empty:
+                rows.append(_difference_row(of_pair, dataset, "against", labels[other]))
+    return pd.DataFrame(rows)
+
+
+def _difference_row(of_pair: pd.DataFrame, dataset: str, key: str, label: str) -> dict:
+    """One table row of paired differences: the lift metrics' mean [95 % CI]."""
+    row = {"dataset": dataset, key: label.replace("|", "\\|"), "seeds": int(of_pair["n_seeds"].iloc[0])}
+    return row | {name: _interval(of_pair[of_pair["metric"] == column].iloc[0]) for column, name in LIFT_METRICS.items()}
+
+
+def minus_table(metrics: pd.DataFrame, other: pd.DataFrame, protocol: str, labels: dict[str, str]) -> pd.DataFrame:
+    """Rows (dataset, method): the method's score in this run minus its score in the `other`
+    run (another config of the same splits), paired by split seed (mean [95 % CI])."""
+    runs = clean_runs(metrics[metrics["protocol"] == protocol])
+    rows = []
+    for variant in [v for v in labels if v in set(runs["variant"])]:
+        reference = f"{variant} in the other run"
+        both = pd.concat([metrics[metrics["variant"] == variant],
+                          other[other["variant"] == variant].assign(variant=reference)])
+        difference = lift_over_baseline(both, baseline=reference, protocol=protocol,
+                                        labels={variant: labels[variant], reference: reference})
+        for dataset in dict.fromkeys(difference["dataset"]):
+            of_pair = difference[(difference["dataset"] == dataset) & (difference["variant"] == variant)]
+            if not of_pair.empty:
+                rows.append(_difference_row(of_pair, dataset, "method", labels[variant]))
     return pd.DataFrame(rows)
 
 
@@ -132,7 +156,10 @@ def target_lines(metrics: pd.DataFrame, protocol: str, labels: dict[str, str], d
 
 
 def section_body(metrics: pd.DataFrame, config: dict, config_name: str, compare: str | None = None,
-                 targets: dict[str, float] | None = None) -> str:
+                 targets: dict[str, float] | None = None, minus: tuple[pd.DataFrame, str] | None = None) -> str:
+    """The section: per protocol the scores and lifts over degree; with `compare`, that
+    variant minus the others; with `targets`, its lift against them; with `minus` (the
+    metrics of another run and its name), each method minus itself in that run."""
     # The configured variants (the default list when the config has none), as the workflow reads them.
     variants = TrainSettings.from_config(config.get("train")).variants
     roles = variant_roles(variants, ReportSettings.from_config(config.get("report")).labels,
@@ -161,6 +188,10 @@ def section_body(metrics: pd.DataFrame, config: dict, config_name: str, compare:
         if compare and targets:
             parts.append("\n".join(["Targets (lift over degree):",
                                     *target_lines(metrics, protocol, roles.labels, roles.degree, compare, targets)]))
+        if minus:
+            parts.append(f"Each method in this run minus the same method in {minus[1]}, paired by split seed "
+                         "(mean [95 % t-interval]):\n\n"
+                         + minus_table(metrics, minus[0], protocol, roles.labels).to_markdown(index=False))
     return "\n\n".join(parts)
 
 
@@ -182,6 +213,10 @@ def main() -> None:
     parser.add_argument("--finished-only", action="store_true",
                         help="run nothing; summarise the runs finished so far in --workdir")
     parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--grn-backend", choices=["rustscenic", "arboreto"],
+                        help="run the grn stage on this GRNBoost2 backend instead of the config's")
+    parser.add_argument("--minus", type=Path, metavar="WORKDIR",
+                        help="also tabulate each method minus itself in the finished run in WORKDIR")
     parser.add_argument("--compare", metavar="VARIANT",
                         help="also tabulate VARIANT minus every other method, paired by split seed")
     parser.add_argument("--targets", metavar="AUROC,AUPRC",
@@ -192,12 +227,17 @@ def main() -> None:
         config["seeds"] = list(range(args.seeds))
     if args.all_variants:
         config.setdefault("train", {}).pop("variants", None)
+    if args.grn_backend:
+        config.setdefault("grn", {})["backend"] = args.grn_backend
     metrics = read_metrics(finished_runs(args.workdir) if args.finished_only
                            else run_pipeline(config, args.workdir, args.cores))
     name = str(args.config.resolve().relative_to(ROOT)) if args.config.resolve().is_relative_to(ROOT) else str(args.config)
     name += " with the default variants" if args.all_variants else ""
+    name += f", grn.backend {args.grn_backend}" if args.grn_backend else ""
     name += ", runs finished so far" if args.finished_only else ""
-    update_section(f"Evaluation against the degree baseline: {name} (issue 15)", section_body(metrics, config, name, args.compare, parse_targets(args.targets)))
+    minus = (read_metrics(args.minus / METRICS), f"the run in `{args.minus}`") if args.minus else None
+    update_section(f"Evaluation against the degree baseline: {name} (issue 15)",
+                   section_body(metrics, config, name, args.compare, parse_targets(args.targets), minus))
 
 
 if __name__ == "__main__":
