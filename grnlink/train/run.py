@@ -201,9 +201,6 @@ def run_to_files(jobs: Sequence[SeedJob], *, dataset_name: str, protocol: str, p
     The dataset's inputs are read once for all seeds; each seed's runs start from its own
     seed (`seed_everything` before every fit), so they give the numbers the seed gets in a
     job of its own. Graph models train on `device` (`grnlink.device.pick_device`)."""
-    from grnlink.io import write_json, write_table
-    from grnlink.reproducibility import package_versions
-
     variant = jobs[0].run.variant
     if any(job.run.variant != variant for job in jobs):
         raise ValueError(f"one training job trains one variant, not {sorted({j.run.variant.name for j in jobs})}")
@@ -231,13 +228,22 @@ def run_to_files(jobs: Sequence[SeedJob], *, dataset_name: str, protocol: str, p
         log.info("%s on %s split seed %d (%d of %d seeds), %s", variant.name, protocol, job.seed, number,
                  len(jobs), torch_device)
         result = run_variant(replace(shared, split=tdata.read_split(job.split, genes.genes)), job.run, job.seed)
-        metrics = result.metrics.assign(dataset=dataset_name, protocol=protocol)
-        write_table(metrics[["dataset", "protocol", *result.metrics.columns]], job.outputs["metrics"])
-        write_table(result.test_scores, job.outputs["test_scores"])
-        write_table(result.new_edges, job.outputs["new_edges"])
-        write_json({"dataset": dataset_name, "protocol": protocol, "seed": job.seed, "settings": to_params(job.run),
-                    "tuned": result.tuned, "threads": threads, "device": torch_device,
-                    "versions": package_versions()}, job.outputs["info"])
+        _write_seed_outputs(result, job, {"dataset": dataset_name, "protocol": protocol, "seed": job.seed,
+                                          "threads": threads, "device": torch_device})
+
+
+def _write_seed_outputs(result: VariantResult, job: SeedJob, run_info: dict[str, Any]) -> None:
+    """A seed's metrics (with its dataset and protocol), test scores, new edges and run.json
+    (`run_info`, the settings, tuned parameters and package versions)."""
+    from grnlink.io import write_json, write_table
+    from grnlink.reproducibility import package_versions
+
+    metrics = result.metrics.assign(dataset=run_info["dataset"], protocol=run_info["protocol"])
+    write_table(metrics[["dataset", "protocol", *result.metrics.columns]], job.outputs["metrics"])
+    write_table(result.test_scores, job.outputs["test_scores"])
+    write_table(result.new_edges, job.outputs["new_edges"])
+    write_json({**run_info, "settings": to_params(job.run), "tuned": result.tuned, "versions": package_versions()},
+               job.outputs["info"])
 
 
 def gather_metrics(paths: list[str]) -> pd.DataFrame:
