@@ -322,13 +322,14 @@ def train_inputs(wildcards):
 
 
 def train_metrics_files():
-    return [
-        f"results/{dataset}/train/{protocol}/{variant}/seed{seed}/metrics.tsv"
-        for dataset in DATASETS
-        for protocol in SPLIT_PROTOCOLS
-        for variant in TRAIN_VARIANTS
-        for seed in SEEDS
-    ]
+    """Every training run's metrics.tsv, by dataset, protocol, variant, then seed."""
+    return expand(
+        train_run_file("metrics.tsv"),
+        dataset=DATASETS,
+        protocol=SPLIT_PROTOCOLS,
+        variant=TRAIN_VARIANTS,
+        seed=SEEDS,
+    )
 
 
 # ---- report ----------------------------------------------------------------------------
