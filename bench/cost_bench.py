@@ -64,15 +64,15 @@ def parse_case(text: str) -> Case:
     return Case(label, Path(measured), Path(config), Path(root[0]).resolve() if root else ROOT)
 
 
-def planned_jobs(root: Path, config: Path) -> pd.DataFrame:
+def planned_jobs(root: Path, config: Path, all_seeds: tuple[int, ...]) -> pd.DataFrame:
     """The train_variant jobs of `snakemake -n` for `config`: dataset, protocol, variant and
-    the split seeds the job trains."""
+    the split seeds the job trains (`all_seeds`, the config's, where a job has no seed wildcard)."""
     with tempfile.TemporaryDirectory(prefix="grnlink-plan-") as workdir:
         # Without the local profile: its quiet: [rules] hides the jobs.
         dry_run = subprocess.run([str(Path(sys.executable).with_name("snakemake")), "-s", str(root / "Snakefile"),
                                   "-d", workdir, "--configfile", str(config.resolve()), "-n",
                                   "--workflow-profile", "none"], check=True, capture_output=True, text=True, cwd=root)
-    rows, rule, all_seeds = [], None, tuple(train_config(root, config).seeds)
+    rows, rule = [], None
     for line in (dry_run.stdout + dry_run.stderr).splitlines():
         stripped = line.strip()
         if stripped.startswith(("rule ", "localrule ")):
@@ -113,10 +113,9 @@ def train_config(root: Path, config: Path):
     return settings_of(root).Config.from_config(validated_config(root, config))
 
 
-def trainings_per_job(root: Path, config: Path, jobs: pd.DataFrame) -> pd.Series:
+def trainings_per_job(train, jobs: pd.DataFrame) -> pd.Series:
     """Trainings of each planned job: per seed, 1 + noise levels x replicates, as the
-    config's settings give them."""
-    train = train_config(root, config).train
+    config's train settings `train` give them."""
     # A checkout from before train.noise_seeds (issue 19) plans by protocol only.
     accepted = inspect.signature(train.variant_run).parameters
 
@@ -163,8 +162,9 @@ def measured_costs(run: Path) -> pd.DataFrame:
 
 def cost_case(case: Case) -> pd.DataFrame:
     """Per variant: jobs, trainings and CPU-hours of the case's plan."""
-    jobs = planned_jobs(case.root, case.config)
-    jobs["trainings"] = trainings_per_job(case.root, case.config, jobs)
+    settings = train_config(case.root, case.config)
+    jobs = planned_jobs(case.root, case.config, tuple(settings.seeds))
+    jobs["trainings"] = trainings_per_job(settings.train, jobs)
     costs = measured_costs(case.measured)
     missing = sorted(set(jobs["variant"]) - set(costs.index))
     if missing:
