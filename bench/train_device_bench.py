@@ -62,11 +62,13 @@ def device_runs(devices: list[str], variants: list[str], seeds: list[int], threa
 
 
 def summary(rows: pd.DataFrame, degree: pd.DataFrame) -> str:
-    """Per variant and seed: seconds and test AUROC on each device, beside degree's AUROC."""
+    """Per variant and seed: seconds and test AUROC (pooled and per TF) on each device,
+    beside degree's on the same split."""
     first = rows[~rows["repeat"]]
-    table = first.pivot_table(index=["variant", "seed"], columns="device", values=["seconds", "test_auroc"])
+    table = first.pivot_table(index=["variant", "seed"], columns="device",
+                              values=["seconds", "test_auroc", "test_auroc_per_tf"])
     table.columns = [f"{device} {value}" for value, device in table.columns]
-    table = table.join(degree.set_index("seed")["test_auroc"].rename("degree test_auroc"), on="seed")
+    table = table.join(degree.set_index("seed")[["test_auroc", "test_auroc_per_tf"]].add_prefix("degree "), on="seed")
     repeats = rows[rows["repeat"]].merge(first, on=["device", "variant", "seed"], suffixes=("", "_first"))
     repeats["same"] = repeats["test_auroc"] == repeats["test_auroc_first"]
     totals = first.groupby(["device", "variant"])["seconds"].sum().unstack("device")

@@ -38,6 +38,7 @@ def test_summary_sets_each_seed_beside_degree_on_the_same_split(tiny_rows):
     rows, degree = tiny_rows
     text = train_device_bench.summary(rows, degree[~degree["repeat"]])
     for seed in (0, 1):
-        value = degree.loc[(degree["seed"] == seed) & ~degree["repeat"], "test_auroc"].item()
-        assert f"{value:.4g}" in text
+        for metric in ("test_auroc", "test_auroc_per_tf"):
+            value = degree.loc[(degree["seed"] == seed) & ~degree["repeat"], metric].item()
+            assert f"{value:.4g}" in text
     assert "CPU, 1 thread(s) scregnet: yes" in text
