@@ -15,7 +15,13 @@ is not reported then).
 `--compare OLD_CHECKOUT` (issue 19) instead trains `--variants` on split `--seeds` with
 the library of OLD_CHECKOUT and with this one (the same bench code, each run a fresh
 process, one after the other) and writes the section "Training speed, before and after
-(issue 19)": training + scoring wall time, epochs and test AUROC per run.
+(issue 19)" (or `--section`): training + scoring wall time, epochs and test AUROC per run.
+
+`--floor` (issue 19) instead trains `--variants` on split `--seeds` twice in fresh
+processes: once for the wall time, once counting the floating-point operations of its dense
+matrix products as torch dispatches them (`dense_products`). At this machine's
+rate for the model's largest product (`gemm_rate`, measured in the same process) those
+operations alone take `floor_s`: no change that keeps the model's arithmetic can train faster.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import resource
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -88,8 +95,46 @@ def default_run(variant: dict, **overrides):
     return settings.variant_run(variant["name"], protocol="genelink")
 
 
-def one_run(variant: dict, threads: int, embeddings: str | None, embedding_dim: int, seed: int = 0) -> dict:
-    """Train one variant in this process; return its metrics, wall time and peak RSS."""
+def dense_products(work) -> tuple[object, float]:
+    """`work()` and the GFLOP of its dense matrix products (forward and backward; products
+    with a sparse operand, the graph's, are left out), counted as the ops are dispatched."""
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    aten = torch.ops.aten
+    products = {aten.mm.default, aten.addmm.default, aten.bmm.default, aten.baddbmm.default}
+
+    class Counter(TorchDispatchMode):
+        flop = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if func in products:
+                left, right = args[-2], args[-1]  # mm(a, b), addmm(c, a, b), bmm(a, b), baddbmm(c, a, b)
+                if left.layout == right.layout == torch.strided:
+                    self.flop += 2 * left.numel() * right.shape[-1]
+            return func(*args, **(kwargs or {}))
+
+    with Counter() as counter:
+        result = work()
+    return result, counter.flop / 1e9
+
+
+def gemm_rate(rows: int, inner: int, columns: int, repeats: int = 50) -> float:
+    """GFLOP/s of a float32 (rows x inner) @ (inner x columns) product on torch's threads."""
+    import torch
+
+    a, b = torch.randn(rows, inner), torch.randn(inner, columns)
+    a @ b
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * rows * inner * columns * repeats / (time.perf_counter() - start) / 1e9
+
+
+def one_run(variant: dict, threads: int, embeddings: str | None, embedding_dim: int, seed: int = 0,
+            floor: bool = False) -> dict:
+    """Train one variant in this process; return its metrics, wall time and peak RSS (with
+    `floor`, under the profiler: the GFLOP of its dense products and the GEMM rate)."""
     import torch
 
     from grnlink.train.data import RunInputs
@@ -100,22 +145,30 @@ def one_run(variant: dict, threads: int, embeddings: str | None, embedding_dim: 
     import grnlink.train.graph_run  # noqa: F401 - its PyG import (seconds) counts in the whole run, not the training
     gene_data, rna = hhep_genes(embeddings, embedding_dim)
     split = genelink_split(rna, gene_data.genes, seed)
-    result = run_variant(RunInputs(genes=gene_data, split=split), default_run(variant), seed)
+    train = partial(run_variant, RunInputs(genes=gene_data, split=split), default_run(variant), seed)
+    extra = {}
+    if floor:
+        result, gflop = dense_products(train)
+        extra = {"product_gflop": gflop,
+                 "gemm_gflops": gemm_rate(len(gene_data.genes), gene_data.features.shape[1], 256)}
+    else:
+        result = train()
     row = result.metrics.iloc[0]
     usage = resource.getrusage(resource.RUSAGE_SELF)
     import grnlink
 
-    return {"library": str(Path(grnlink.__file__).resolve().parents[1]),
+    return {**extra, "library": str(Path(grnlink.__file__).resolve().parents[1]),
             "wall_s": time.perf_counter() - start, "cpu_s": usage.ru_utime + usage.ru_stime,
             "train_s": float(row["wall_s"]), "epochs": int(row["epochs"]),
             "test_auroc": float(row["test_auroc"]), "test_auroc_per_tf": float(row["test_auroc_per_tf"]),
             "peak_rss_gib": usage.ru_maxrss / 2**20, "load_1min": os.getloadavg()[0]}
 
 
-def child_run(variant: dict, args: argparse.Namespace, seed: int = 0, checkout: Path = ROOT) -> dict:
+def child_run(variant: dict, args: argparse.Namespace, seed: int = 0, checkout: Path = ROOT,
+              floor: bool = False) -> dict:
     """`one_run` in a fresh process, with the library of `checkout`."""
     command = [sys.executable, __file__, "--threads", str(args.threads), "--embedding-dim", str(args.embedding_dim),
-               "--seed", str(seed), "--child", json.dumps(variant)]
+               "--seed", str(seed), "--child", json.dumps(variant)] + (["--floor"] if floor else [])
     if args.embeddings:
         command += ["--embeddings", args.embeddings]
     env = {**os.environ, CHECKOUT: str(checkout)}
@@ -149,8 +202,34 @@ def compare(args: argparse.Namespace) -> None:
             f"{', '.join(f'{v:.4f}' for v in degree['test_auroc_per_tf'])} (seeds {args.seeds}); a variant below it has "
             "learnt no more than degree.")
     print(body)
-    update_section(f"Training speed, before and after, {args.threads} thread(s) (issue 19)", body,
+    update_section(args.section or f"Training speed, before and after, {args.threads} thread(s) (issue 19)", body,
                    command=" ".join(["python", "bench/train_bench.py", *sys.argv[1:]]))
+
+
+def floor_table(args: argparse.Namespace) -> None:
+    """Each run's wall time beside the time its dense products take at the GEMM rate."""
+    rows = []
+    for label in args.variants:
+        for seed in args.seeds:
+            timed, profiled = child_run(VARIANTS[label], args, seed), child_run(VARIANTS[label], args, seed, floor=True)
+            assert (timed["epochs"], timed["test_auroc"]) == (profiled["epochs"], profiled["test_auroc"]), label
+            floor_s = profiled["product_gflop"] / profiled["gemm_gflops"]
+            rows.append({"variant": label, "seed": seed, "epochs": timed["epochs"], "train_s": timed["train_s"],
+                         "product GFLOP": profiled["product_gflop"], "GEMM GFLOP/s": profiled["gemm_gflops"],
+                         "floor_s": floor_s, "floor share": floor_s / timed["train_s"]})
+            print(rows[-1], flush=True)
+    body = (f"One training + scoring (the train stage's defaults, clean labels) on {DATASET} TFs+500, GENELink's "
+            f"split of each seed, {args.threads} torch thread(s), a random {args.embedding_dim}-column embedding. "
+            "`train_s`: wall seconds of `run_variant` in a fresh process. `product GFLOP`: the floating-point "
+            "operations of its dense matrix products (forward, backward, validation and scoring; not the sparse "
+            "products with the graph), counted in a second run of the same seed (same epochs and AUROC). `GEMM GFLOP/s`: this "
+            "machine's rate for the model's largest product (genes x cells times cells x 256), measured in that "
+            "process; smaller products run slower, so `floor_s` (GFLOP / rate) is a lower bound on any "
+            "training that does the model's arithmetic.\n\n" + pd.DataFrame(rows).to_markdown(index=False,
+                                                                                              floatfmt=".4g"))
+    print(body)
+    update_section(args.section or f"Training time against its dense-product floor, {args.threads} thread(s) "
+                   "(issue 19)", body, command=" ".join(["python", "bench/train_bench.py", *sys.argv[1:]]))
 
 
 def main() -> None:
@@ -161,15 +240,20 @@ def main() -> None:
     parser.add_argument("--compare", type=Path, help="an older checkout: time it against this one")
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--floor", action="store_true", help="each run beside its dense-product floor")
+    parser.add_argument("--section", help="the RESULTS.md section to write (--compare, --floor)")
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(one_run(json.loads(args.child), args.threads, args.embeddings, args.embedding_dim,
-                                 args.seed)))
+                                 args.seed, args.floor)))
         return
     if args.compare:
         compare(args)
+        return
+    if args.floor:
+        floor_table(args)
         return
     rows = []
     for label, variant in VARIANTS.items():

@@ -10,7 +10,7 @@ from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from grnlink.settings import FitOptions, TrainSettings
 from grnlink.train.build import build_model
-from grnlink.train.fit import EdgeSwap, GraphInputs, LabelledPairs, epoch_view, fit, hold_out_edges, predict
+from grnlink.train.fit import EdgeHoldOut, EdgeSwap, GraphInputs, LabelledPairs, epoch_view, fit, predict
 from grnlink.train.graphs import undirected_graph
 from grnlink.train.metrics import auroc
 from grnlink.train.models import GENELink
@@ -25,6 +25,10 @@ def _training_data():
     extra = undirected_graph([0], [1], 8)  # an edge perturbation link, never a training pair
     graph = torch.cat([training_graph, extra], dim=1)
     return GraphInputs(torch.zeros(8, 3), graph, None), LabelledPairs(tf, target, label)
+
+
+def hold_out_edges(inputs, pairs, fraction, generator):
+    return EdgeHoldOut.of(inputs, pairs, fraction).draw(inputs, pairs, generator)
 
 
 def _edges(edge_index):
@@ -55,6 +59,25 @@ def test_hold_out_is_reproducible_for_a_seed_and_empty_at_zero():
     assert torch.equal(view.edge_index, inputs.edge_index) and int(supervised.label.sum()) == 0
 
 
+def test_a_withheld_pair_takes_its_edge_along_when_the_reverse_pair_is_a_positive_too():
+    """TF 0 -> 1 and TF 1 -> 0 are both positive training pairs and share one edge: whichever
+    of them is withheld, the edge leaves the graph; with neither withheld it stays."""
+    tf, target = torch.tensor([0, 1, 2]), torch.tensor([1, 0, 3])
+    pairs = LabelledPairs(tf, target, torch.ones(3))
+    inputs = GraphInputs(torch.zeros(4, 1), undirected_graph(tf.numpy(), target.numpy(), 4), None)
+    hold_out = EdgeHoldOut.of(inputs, pairs, 0.5)
+    outcomes = set()
+    for seed in range(40):
+        view, supervised = hold_out.draw(inputs, pairs, torch.Generator().manual_seed(seed))
+        held = {(int(a), int(b)) for a, b in zip(supervised.tf, supervised.target)}
+        mutual_held = bool(held & {(0, 1), (1, 0)})
+        assert ((0, 1) in _edges(view.edge_index)) is not mutual_held
+        assert ((1, 0) in _edges(view.edge_index)) is not mutual_held
+        assert ((2, 3) in _edges(view.edge_index)) is ((2, 3) not in held)
+        outcomes.add((len(held & {(0, 1), (1, 0)}), (2, 3) in held))
+    assert {(0, False), (1, True), (2, False)} <= outcomes  # every case was drawn
+
+
 def _swap_inputs(fraction=0.5):
     """A 12-edge ring over 12 genes and a pool of 12 chords (one direction each)."""
     ring = undirected_graph(np.arange(12), (np.arange(12) + 1) % 12, 12)
@@ -65,7 +88,7 @@ def _swap_inputs(fraction=0.5):
 
 def _one_epoch_graph(inputs, generator):
     pairs = LabelledPairs(torch.tensor([0]), torch.tensor([5]), torch.tensor([0.0]))
-    return epoch_view(inputs, pairs, 0.0, generator)[0].edge_index
+    return epoch_view(inputs, pairs, None, generator)[0].edge_index
 
 
 def test_edge_swap_draws_other_edges_each_epoch_and_the_same_for_a_seed():

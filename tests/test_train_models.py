@@ -11,6 +11,7 @@ from torch_geometric.nn.conv.gcn_conv import gcn_norm
 
 from grnlink.settings import TrainSettings, Variant
 from grnlink.train.build import build_model
+from grnlink.train.graphs import undirected_graph
 from grnlink.train.models import (
     ConcatFusion,
     CrossAttentionFusion,
@@ -24,6 +25,7 @@ from grnlink.train.models import (
     NoGraphEncoder,
     PairClassifier,
     RelationalGNNEncoder,
+    SymmetricAdjacency,
     TfTargetDotProduct,
     AttentionGraph,
     _dropout_scale,
@@ -520,6 +522,45 @@ def test_attention_dropout_drops_a_fraction_p_and_scales_the_rest_like_f_dropout
     assert float((~kept).float().mean()) == pytest.approx(p, abs=0.01)
     assert torch.allclose(scale[kept], torch.full_like(scale[kept], 1 / (1 - p)))
     assert float(scale.mean()) == pytest.approx(1.0, abs=0.01)
+
+
+def _coalesced_csr(edge_index, n_nodes):
+    """GCN's normalised adjacency as torch and PyG build it: gcn_norm, a coalesced COO, CSR."""
+    edge_index, weight = gcn_norm(edge_index, None, n_nodes, add_self_loops=True)
+    coo = torch.sparse_coo_tensor(edge_index.flip(0), weight, (n_nodes, n_nodes))
+    return coo.coalesce().to_sparse_csr()
+
+
+def test_the_symmetric_adjacency_gives_gcn_the_same_outputs_and_gradients_bit_for_bit():
+    """The CPU form of GCN's graph (one sort, the matrix itself in the backward pass) equals
+    gcn_norm's coalesced CSR matrix read by PyG's GCNConv: entries, layer outputs and the
+    gradients of the weights and the input, exactly."""
+    g = torch.Generator().manual_seed(1)
+    n = 40
+    pairs = torch.randint(0, n, (2, 120), generator=g)
+    graph = undirected_graph(pairs[0].numpy(), pairs[1].numpy(), n)
+    reference = _coalesced_csr(graph, n)
+    adjacency = SymmetricAdjacency.of(graph, n)
+    for part in ("crow_indices", "col_indices", "values"):
+        assert torch.equal(getattr(adjacency.matrix, part)(), getattr(reference, part)())
+    torch.manual_seed(0)
+    conv = GCNConv(7, 5, normalize=False)
+    x = torch.randn(n, 7, generator=g, requires_grad=True)
+    upstream = torch.randn(n, 5, generator=g)
+    ours = adjacency.gcn_layer(conv, x)
+    ours_grads = torch.autograd.grad(ours, [x, conv.lin.weight, conv.bias], upstream)
+    theirs = conv(x, reference)
+    theirs_grads = torch.autograd.grad(theirs, [x, conv.lin.weight, conv.bias], upstream)
+    assert torch.equal(ours, theirs)
+    for mine, pyg in zip(ours_grads, theirs_grads):
+        assert torch.equal(mine, pyg)
+
+
+def test_the_symmetric_adjacency_refuses_directed_graphs_and_self_loops():
+    with pytest.raises(ValueError, match="undirected graphs without self loops"):
+        SymmetricAdjacency.of(torch.tensor([[0, 1], [1, 2]]), 3)
+    with pytest.raises(ValueError, match="undirected graphs without self loops"):
+        SymmetricAdjacency.of(torch.tensor([[0, 1, 1], [1, 0, 1]]), 3)
 
 
 def test_the_cuda_form_of_the_gcn_graph_gives_the_same_layers_outputs(inputs):

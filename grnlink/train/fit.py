@@ -128,25 +128,48 @@ def _pair_keys(a: torch.Tensor, b: torch.Tensor, n: int) -> torch.Tensor:
     return torch.minimum(a, b) * n + torch.maximum(a, b)
 
 
-def hold_out_edges(inputs: GraphInputs, pairs: LabelledPairs, fraction: float,
-                   generator: torch.Generator) -> tuple[GraphInputs, LabelledPairs]:
-    """One epoch's view of the training data with `fraction` of the positive pairs withheld
-    from the graph: the GNN then sees those pairs as it sees validation and test pairs (not
-    as edges), and the loss runs over them and all negatives only."""
-    positive = torch.nonzero(pairs.label == 1).flatten()
-    held = positive[torch.rand(len(positive), generator=generator).to(positive.device) < fraction]
-    n = inputs.x.shape[0]
-    src, dst = inputs.edge_index
-    keep_edge = ~torch.isin(_pair_keys(src, dst, n), _pair_keys(pairs.tf[held], pairs.target[held], n))
-    supervised = torch.cat([torch.nonzero(pairs.label == 0).flatten(), held])
-    return replace(inputs, edge_index=inputs.edge_index[:, keep_edge]), pairs.subset(supervised)
+@dataclass(frozen=True)
+class EdgeHoldOut:
+    """Each epoch, `fraction` of the positive training pairs withheld from the graph: the GNN
+    then sees those pairs as it sees validation and test pairs (not as edges), and the loss
+    runs over them and all negatives only. Which edges belong to which pair depends on
+    nothing trained, so it is found once (`of`): every edge and every positive pair carries
+    the id of its unordered gene pair, and an epoch drops the edges whose id it drew."""
+
+    fraction: float
+    positive: torch.Tensor
+    negative: torch.Tensor
+    positive_ids: torch.Tensor
+    edge_ids: torch.Tensor
+    n_ids: int
+
+    @classmethod
+    def of(cls, inputs: GraphInputs, pairs: LabelledPairs, fraction: float) -> EdgeHoldOut:
+        positive = torch.nonzero(pairs.label == 1).flatten()
+        n = inputs.x.shape[0]
+        src, dst = inputs.edge_index
+        keys = torch.cat([_pair_keys(pairs.tf[positive], pairs.target[positive], n), _pair_keys(src, dst, n)])
+        unique, ids = torch.unique(keys, return_inverse=True)
+        return cls(fraction, positive, torch.nonzero(pairs.label == 0).flatten(), ids[:len(positive)],
+                   ids[len(positive):], len(unique))
+
+    def draw(self, inputs: GraphInputs, pairs: LabelledPairs,
+             generator: torch.Generator) -> tuple[GraphInputs, LabelledPairs]:
+        """One epoch's graph (`inputs` without the withheld edges) and supervised pairs."""
+        drawn = torch.rand(len(self.positive), generator=generator).to(self.positive.device) < self.fraction
+        withheld = torch.zeros(self.n_ids, dtype=torch.bool, device=self.positive.device)
+        withheld[self.positive_ids[drawn]] = True
+        kept_edges = inputs.edge_index[:, ~withheld[self.edge_ids]]
+        supervised = torch.cat([self.negative, self.positive[drawn]])
+        return replace(inputs, edge_index=kept_edges), pairs.subset(supervised)
 
 
-def epoch_view(inputs: GraphInputs, pairs: LabelledPairs, edge_holdout: float,
+def epoch_view(inputs: GraphInputs, pairs: LabelledPairs, hold_out: EdgeHoldOut | None,
                generator: torch.Generator) -> tuple[GraphInputs, LabelledPairs]:
-    """One training epoch's graph and supervised pairs: the edge hold-out, then the swap."""
-    if edge_holdout > 0:
-        inputs, pairs = hold_out_edges(inputs, pairs, edge_holdout, generator)
+    """One training epoch's graph and supervised pairs: the edge hold-out (None for none),
+    then the swap."""
+    if hold_out is not None:
+        inputs, pairs = hold_out.draw(inputs, pairs, generator)
     if inputs.swap is not None:
         inputs = replace(inputs, edge_index=inputs.swap.apply(inputs.edge_index, inputs.x.shape[0], generator))
     return inputs, pairs
@@ -154,10 +177,10 @@ def epoch_view(inputs: GraphInputs, pairs: LabelledPairs, edge_holdout: float,
 
 def _train_epoch(model: nn.Module, inputs: GraphInputs, pairs: LabelledPairs, optimizer: torch.optim.Optimizer,
                  scheduler: torch.optim.lr_scheduler.LRScheduler, batch_size: int, generator: torch.Generator,
-                 edge_holdout: float) -> float:
+                 hold_out: EdgeHoldOut | None) -> float:
     """One pass over `pairs` in shuffled batches; `scheduler` steps after every optimizer step."""
     model.train()
-    inputs, pairs = epoch_view(inputs, pairs, edge_holdout, generator)
+    inputs, pairs = epoch_view(inputs, pairs, hold_out, generator)
     graph = model.prepare_graph(inputs.edge_index, inputs.x.shape[0])
     loss_fn = nn.BCEWithLogitsLoss()
     order = torch.randperm(len(pairs.label), generator=generator).to(pairs.label.device)
@@ -183,10 +206,10 @@ def fit(model: nn.Module, inputs: GraphInputs, train: LabelledPairs, validation:
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=options.lr_decay)
     best_auroc, best_epoch, best_state = -np.inf, 0, copy.deepcopy(model.state_dict())
     evaluation_graph = model.prepare_graph(inputs.edge_index, inputs.x.shape[0])
+    hold_out = EdgeHoldOut.of(inputs, train, options.edge_holdout) if options.edge_holdout > 0 else None
     epoch = 0
     for epoch in range(1, options.epochs + 1):
-        loss = _train_epoch(model, inputs, train, optimizer, scheduler, options.batch_size, generator,
-                            options.edge_holdout)
+        loss = _train_epoch(model, inputs, train, optimizer, scheduler, options.batch_size, generator, hold_out)
         val_auroc = auroc(validation.label.cpu().numpy(), predict(model, inputs, validation.tf, validation.target,
                                                             validation.offset, graph=evaluation_graph))
         if val_auroc > best_auroc or np.isnan(val_auroc):  # no validation AUROC: keep the latest
