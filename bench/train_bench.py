@@ -176,14 +176,31 @@ def child_run(variant: dict, args: argparse.Namespace, seed: int = 0, checkout: 
     return json.loads(out.strip().splitlines()[-1])
 
 
+def commit(checkout: Path) -> str:
+    return subprocess.run(["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"], check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+def fastest_runs(variant: dict, args: argparse.Namespace, seed: int) -> dict[str, dict]:
+    """Before's and after's run of `seed`, each the fastest of `args.repeats`, alternating
+    (other load only adds time); the repeats must repeat the numbers."""
+    checkouts = {"before": args.compare.resolve(), "after": ROOT}
+    repeats = {name: [] for name in checkouts}
+    for _ in range(args.repeats):
+        for name, checkout in checkouts.items():
+            repeats[name].append(child_run(variant, args, seed, checkout))
+    assert {run["library"] for run in repeats["before"]} == {str(checkouts["before"])}, repeats["before"]
+    for runs in repeats.values():
+        assert len({(run["epochs"], run["test_auroc"]) for run in runs}) == 1, runs
+    return {name: min(runs, key=lambda run: run["train_s"]) for name, runs in repeats.items()}
+
+
 def compare(args: argparse.Namespace) -> None:
     """Before (`args.compare`) and after (this checkout), variant by variant and seed by seed."""
     rows = []
     for label in args.variants:
         for seed in args.seeds:
-            runs = {name: child_run(VARIANTS[label], args, seed, checkout)
-                    for name, checkout in (("before", args.compare.resolve()), ("after", ROOT))}
-            assert runs["before"]["library"] == str(args.compare.resolve()), runs["before"]["library"]
+            runs = fastest_runs(VARIANTS[label], args, seed)
             rows.append({"variant": label, "seed": seed,
                          **{f"{name} {key}": run[key] for name, run in runs.items()
                             for key in ("train_s", "epochs", "test_auroc")}})
@@ -195,8 +212,9 @@ def compare(args: argparse.Namespace) -> None:
     embedding = "the embed stage's embedding" if args.embeddings else f"a random {args.embedding_dim}-column embedding"
     body = (f"One training + scoring (the train stage's defaults, clean labels) on {DATASET} TFs+500, GENELink's "
             f"split of each seed, {args.threads} torch thread(s), {embedding}; before: the library of "
-            f"`{args.compare}`, after: this checkout; each run a fresh process, one at a time (wall seconds of "
-            "`run_variant`, process start and reading excluded).\n\n" + table.to_markdown(index=False, floatfmt=".4g")
+            f"`{args.compare}` (commit {commit(args.compare)}), after: this checkout; each run a fresh process, one at a time (wall seconds of "
+            f"`run_variant`, process start and reading excluded), the fastest of {args.repeats} alternating "
+            "repeats.\n\n" + table.to_markdown(index=False, floatfmt=".4g")
             + f"\n\nLargest AUROC change: {table['AUROC change'].abs().max():.4f}. The degree baseline (label-only) "
             f"on the same splits: test AUROC {', '.join(f'{v:.4f}' for v in degree['test_auroc'])}, per-TF AUROC "
             f"{', '.join(f'{v:.4f}' for v in degree['test_auroc_per_tf'])} (seeds {args.seeds}); a variant below it has "
@@ -222,11 +240,11 @@ def floor_table(args: argparse.Namespace) -> None:
             f"split of each seed, {args.threads} torch thread(s), a random {args.embedding_dim}-column embedding. "
             "`train_s`: wall seconds of `run_variant` in a fresh process. `product GFLOP`: the floating-point "
             "operations of its dense matrix products (forward, backward, validation and scoring; not the sparse "
-            "products with the graph), counted in a second run of the same seed (same epochs and AUROC). `GEMM GFLOP/s`: this "
-            "machine's rate for the model's largest product (genes x cells times cells x 256), measured in that "
-            "process; smaller products run slower, so `floor_s` (GFLOP / rate) is a lower bound on any "
-            "training that does the model's arithmetic.\n\n" + pd.DataFrame(rows).to_markdown(index=False,
-                                                                                              floatfmt=".4g"))
+            "products with the graph), counted in a second run of the same seed (same epochs and AUROC). "
+            "`GEMM GFLOP/s`: this machine's rate for the model's largest product (genes x cells times cells "
+            "x 256), measured in that process; smaller products run slower, so `floor_s` (GFLOP / rate) is a "
+            "lower bound on any training that does the model's arithmetic.\n\n"
+            + pd.DataFrame(rows).to_markdown(index=False, floatfmt=".4g"))
     print(body)
     update_section(args.section or f"Training time against its dense-product floor, {args.threads} thread(s) "
                    "(issue 19)", body, command=" ".join(["python", "bench/train_bench.py", *sys.argv[1:]]))
@@ -240,6 +258,7 @@ def main() -> None:
     parser.add_argument("--compare", type=Path, help="an older checkout: time it against this one")
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--repeats", type=int, default=1, help="--compare: runs of each, the fastest kept")
     parser.add_argument("--floor", action="store_true", help="each run beside its dense-product floor")
     parser.add_argument("--section", help="the RESULTS.md section to write (--compare, --floor)")
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
