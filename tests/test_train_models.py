@@ -527,12 +527,12 @@ def test_attention_dropout_drops_a_fraction_p_and_scales_the_rest_like_f_dropout
 def _coalesced_csr(edge_index, n_nodes):
     """GCN's normalised adjacency as torch and PyG build it: gcn_norm, a coalesced COO, CSR."""
     edge_index, weight = gcn_norm(edge_index, None, n_nodes, add_self_loops=True)
-    coo = torch.sparse_coo_tensor(edge_index.flip(0), weight, (n_nodes, n_nodes))
+    coo = torch.sparse_coo_tensor(edge_index.flip(0), weight, (n_nodes, n_nodes), check_invariants=False)
     return coo.coalesce().to_sparse_csr()
 
 
 def test_the_symmetric_adjacency_gives_gcn_the_same_outputs_and_gradients_bit_for_bit():
-    """The CPU form of GCN's graph (one sort, the matrix itself in the backward pass) equals
+    """The CPU form of GCN's graph (its entries sorted, the matrix itself in the backward pass) equals
     gcn_norm's coalesced CSR matrix read by PyG's GCNConv: entries, layer outputs and the
     gradients of the weights and the input, exactly."""
     g = torch.Generator().manual_seed(1)
