@@ -22,6 +22,12 @@ processes: once for the wall time, once counting the floating-point operations o
 matrix products as torch dispatches them (`dense_products`). At this machine's
 rate for the model's largest product (`gemm_rate`, measured in the same process) those
 operations alone take `floor_s`: no change that keeps the model's arithmetic can train faster.
+
+`--overhead` (issue 19) times an epoch of `--variants` (100 epochs, no early stopping) on
+hHEP TFs+500 and on its first 40 genes: the same network and operations with next to no
+arithmetic. The small one's time is what an epoch costs whatever the size (Python, op
+dispatch, the optimizer's loop, validation bookkeeping): the most that training seeds side
+by side in one batch could share on the CPU.
 """
 
 from __future__ import annotations
@@ -164,6 +170,33 @@ def one_run(variant: dict, threads: int, embeddings: str | None, embedding_dim: 
             "peak_rss_gib": usage.ru_maxrss / 2**20, "load_1min": os.getloadavg()[0]}
 
 
+def epoch_costs(variant: dict, threads: int, embedding_dim: int, seed: int, epochs: int = 100,
+                small_genes: int = 40) -> dict:
+    """Milliseconds per epoch of `variant` on hHEP TFs+500 and on its first `small_genes`
+    genes (their pairs of the same split), `epochs` epochs without early stopping."""
+    import torch
+
+    import grnlink.train.graph_run  # noqa: F401 - imported by the first run otherwise, inside its wall_s
+    from grnlink.train.data import GeneData, RunInputs
+    from grnlink.train.run import run_variant
+
+    torch.set_num_threads(threads)
+    gene_data, rna = hhep_genes(None, embedding_dim)
+    split = genelink_split(rna, gene_data.genes, seed)
+    small = GeneData(genes=gene_data.genes[:small_genes], tfs=[t for t in gene_data.tfs
+                                                               if t in set(gene_data.genes[:small_genes])],
+                     features=gene_data.features[:small_genes], embedding=gene_data.embedding[:small_genes])
+    small_split = split[(split["tf"] < small_genes) & (split["target"] < small_genes)].reset_index(drop=True)
+    run = default_run(variant, epochs=epochs, patience=epochs)
+    row = {}
+    for name, genes, pairs in (("hHEP", gene_data, split), (f"{small_genes} genes", small, small_split)):
+        metrics = run_variant(RunInputs(genes=genes, split=pairs), run, seed).metrics.iloc[0]
+        assert int(metrics["epochs"]) == epochs, metrics
+        row[f"{name} ms/epoch"] = 1e3 * float(metrics["wall_s"]) / epochs
+        row[f"{name} training pairs"] = int((pairs["part"] == "train").sum())
+    return row
+
+
 def child_run(variant: dict, args: argparse.Namespace, seed: int = 0, checkout: Path = ROOT,
               floor: bool = False) -> dict:
     """`one_run` in a fresh process, with the library of `checkout`."""
@@ -212,8 +245,8 @@ def compare(args: argparse.Namespace) -> None:
     embedding = "the embed stage's embedding" if args.embeddings else f"a random {args.embedding_dim}-column embedding"
     body = (f"One training + scoring (the train stage's defaults, clean labels) on {DATASET} TFs+500, GENELink's "
             f"split of each seed, {args.threads} torch thread(s), {embedding}; before: the library of "
-            f"`{args.compare}` (commit {commit(args.compare)}), after: this checkout; each run a fresh process, one at a time (wall seconds of "
-            f"`run_variant`, process start and reading excluded), the fastest of {args.repeats} alternating "
+            f"`{args.compare}` (commit {commit(args.compare)}), after: this checkout; each run a fresh process, "
+            f"one at a time (wall seconds of `run_variant`, process start and reading excluded), the fastest of {args.repeats} alternating "
             "repeats.\n\n" + table.to_markdown(index=False, floatfmt=".4g")
             + f"\n\nLargest AUROC change: {table['AUROC change'].abs().max():.4f}. The degree baseline (label-only) "
             f"on the same splits: test AUROC {', '.join(f'{v:.4f}' for v in degree['test_auroc'])}, per-TF AUROC "
@@ -222,6 +255,31 @@ def compare(args: argparse.Namespace) -> None:
     print(body)
     update_section(args.section or f"Training speed, before and after, {args.threads} thread(s) (issue 19)", body,
                    command=" ".join(["python", "bench/train_bench.py", *sys.argv[1:]]))
+
+
+def overhead_table(args: argparse.Namespace) -> None:
+    """Each variant's epoch on hHEP beside the same epoch on 40 genes (`epoch_costs`)."""
+    rows = []
+    for label in args.variants:
+        for seed in args.seeds:
+            command = [sys.executable, __file__, "--threads", str(args.threads), "--embedding-dim",
+                       str(args.embedding_dim), "--seed", str(seed), "--overhead-child", json.dumps(VARIANTS[label])]
+            out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+            row = {"variant": label, "seed": seed, **json.loads(out.strip().splitlines()[-1])}
+            row["size-independent share"] = row["40 genes ms/epoch"] / row["hHEP ms/epoch"]
+            rows.append(row)
+            print(rows[-1], flush=True)
+    body = (f"One training of each variant (the train stage's defaults but 100 epochs without early stopping) on "
+            f"{DATASET} TFs+500, GENELink's split of each seed, and on its first 40 genes with their pairs of that "
+            f"split: the same network and operations, next to no arithmetic. {args.threads} torch thread(s), a "
+            f"random {args.embedding_dim}-column embedding, one fresh process per row. Milliseconds per epoch "
+            "(training step, validation, and the run's final scoring spread over the epochs). The 40-gene epoch "
+            "is what an epoch costs whatever the size: the most that training several seeds side by side in one "
+            "batch could share on the CPU, where the rest grows with the seeds.\n\n"
+            + pd.DataFrame(rows).to_markdown(index=False, floatfmt=".4g"))
+    print(body)
+    update_section(args.section or f"Training epoch cost independent of size, {args.threads} thread(s) (issue 19)",
+                   body, command=" ".join(["python", "bench/train_bench.py", *sys.argv[1:]]))
 
 
 def floor_table(args: argparse.Namespace) -> None:
@@ -260,7 +318,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--repeats", type=int, default=1, help="--compare: runs of each, the fastest kept")
     parser.add_argument("--floor", action="store_true", help="each run beside its dense-product floor")
-    parser.add_argument("--section", help="the RESULTS.md section to write (--compare, --floor)")
+    parser.add_argument("--overhead", action="store_true", help="each epoch beside the same epoch on 40 genes")
+    parser.add_argument("--section", help="the RESULTS.md section to write (--compare, --floor, --overhead)")
+    parser.add_argument("--overhead-child", help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -268,8 +328,14 @@ def main() -> None:
         print(json.dumps(one_run(json.loads(args.child), args.threads, args.embeddings, args.embedding_dim,
                                  args.seed, args.floor)))
         return
+    if args.overhead_child:
+        print(json.dumps(epoch_costs(json.loads(args.overhead_child), args.threads, args.embedding_dim, args.seed)))
+        return
     if args.compare:
         compare(args)
+        return
+    if args.overhead:
+        overhead_table(args)
         return
     if args.floor:
         floor_table(args)
