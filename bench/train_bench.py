@@ -174,9 +174,11 @@ def epoch_costs(variant: dict, threads: int, embedding_dim: int, seed: int, epoc
                 small_genes: int = 40) -> dict:
     """Milliseconds per epoch of `variant` on hHEP TFs+500 and on its first `small_genes`
     genes (their pairs of the same split), `epochs` epochs without early stopping."""
+    import importlib
+
     import torch
 
-    import grnlink.train.graph_run  # noqa: F401 - imported by the first run otherwise, inside its wall_s
+    importlib.import_module("grnlink.train.graph_run")  # else the first run imports PyG inside its wall_s
     from grnlink.train.data import GeneData, RunInputs
     from grnlink.train.run import run_variant
 
