@@ -105,16 +105,19 @@ def comparison_table(metrics: pd.DataFrame, protocol: str, labels: dict[str, str
     rows = []
     for dataset in dict.fromkeys(runs["dataset"]):
         for other, difference in differences.items():
-            of_pair = difference[(difference["dataset"] == dataset) & (difference["variant"] == variant)]
-            if not of_pair.empty:
-                rows.append(_difference_row(of_pair, dataset, "against", labels[other]))
+            rows += _difference_rows(difference, dataset, variant, "against", labels[other])
     return pd.DataFrame(rows)
 
 
-def _difference_row(of_pair: pd.DataFrame, dataset: str, key: str, label: str) -> dict:
-    """One table row of paired differences: the lift metrics' mean [95 % CI]."""
+def _difference_rows(difference: pd.DataFrame, dataset: str, variant: str, key: str, label: str) -> list[dict]:
+    """The table row of `variant`'s paired differences on `dataset` (`lift_over_baseline`
+    rows): the lift metrics' mean [95 % CI]; no row where it has none."""
+    of_pair = difference[(difference["dataset"] == dataset) & (difference["variant"] == variant)]
+    if of_pair.empty:
+        return []
     row = {"dataset": dataset, key: label.replace("|", "\\|"), "seeds": int(of_pair["n_seeds"].iloc[0])}
-    return row | {name: _interval(of_pair[of_pair["metric"] == column].iloc[0]) for column, name in LIFT_METRICS.items()}
+    return [row | {name: _interval(of_pair[of_pair["metric"] == column].iloc[0])
+                   for column, name in LIFT_METRICS.items()}]
 
 
 def minus_table(metrics: pd.DataFrame, other: pd.DataFrame, protocol: str, labels: dict[str, str]) -> pd.DataFrame:
@@ -129,9 +132,7 @@ def minus_table(metrics: pd.DataFrame, other: pd.DataFrame, protocol: str, label
         difference = lift_over_baseline(both, baseline=reference, protocol=protocol,
                                         labels={variant: labels[variant], reference: reference})
         for dataset in dict.fromkeys(difference["dataset"]):
-            of_pair = difference[(difference["dataset"] == dataset) & (difference["variant"] == variant)]
-            if not of_pair.empty:
-                rows.append(_difference_row(of_pair, dataset, "method", labels[variant]))
+            rows += _difference_rows(difference, dataset, variant, "method", labels[variant])
     return pd.DataFrame(rows)
 
 
