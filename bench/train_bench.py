@@ -140,7 +140,7 @@ def gemm_rate(rows: int, inner: int, columns: int, repeats: int = 50) -> float:
 def one_run(variant: dict, threads: int, embeddings: str | None, embedding_dim: int, seed: int = 0,
             floor: bool = False) -> dict:
     """Train one variant in this process; return its metrics, wall time and peak RSS (with
-    `floor`, under the profiler: the GFLOP of its dense products and the GEMM rate)."""
+    `floor`, counting its dense products: their GFLOP and the GEMM rate)."""
     import torch
 
     from grnlink.train.data import RunInputs
@@ -185,8 +185,8 @@ def epoch_costs(variant: dict, threads: int, embedding_dim: int, seed: int, epoc
     torch.set_num_threads(threads)
     gene_data, rna = hhep_genes(None, embedding_dim)
     split = genelink_split(rna, gene_data.genes, seed)
-    small = GeneData(genes=gene_data.genes[:small_genes], tfs=[t for t in gene_data.tfs
-                                                               if t in set(gene_data.genes[:small_genes])],
+    kept = gene_data.genes[:small_genes]
+    small = GeneData(genes=kept, tfs=[tf for tf in gene_data.tfs if tf in kept],
                      features=gene_data.features[:small_genes], embedding=gene_data.embedding[:small_genes])
     small_split = split[(split["tf"] < small_genes) & (split["target"] < small_genes)].reset_index(drop=True)
     run = default_run(variant, epochs=epochs, patience=epochs)
@@ -199,16 +199,29 @@ def epoch_costs(variant: dict, threads: int, embedding_dim: int, seed: int, epoc
     return row
 
 
-def child_run(variant: dict, args: argparse.Namespace, seed: int = 0, checkout: Path = ROOT,
-              floor: bool = False) -> dict:
-    """`one_run` in a fresh process, with the library of `checkout`."""
+def child_output(role: list[str], args: argparse.Namespace, seed: int, checkout: Path = ROOT) -> dict:
+    """The JSON line this script prints in a fresh process run as `role` (--child or
+    --overhead-child with its variant), with the library of `checkout`."""
     command = [sys.executable, __file__, "--threads", str(args.threads), "--embedding-dim", str(args.embedding_dim),
-               "--seed", str(seed), "--child", json.dumps(variant)] + (["--floor"] if floor else [])
+               "--seed", str(seed), *role]
     if args.embeddings:
         command += ["--embeddings", args.embeddings]
     env = {**os.environ, CHECKOUT: str(checkout)}
     out = subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout
     return json.loads(out.strip().splitlines()[-1])
+
+
+def child_run(variant: dict, args: argparse.Namespace, seed: int = 0, checkout: Path = ROOT,
+              floor: bool = False) -> dict:
+    """`one_run` in a fresh process, with the library of `checkout`."""
+    return child_output(["--child", json.dumps(variant)] + (["--floor"] if floor else []), args, seed, checkout)
+
+
+def write_section(args: argparse.Namespace, default_title: str, body: str) -> None:
+    """Print `body` and write it to RESULTS.md as `--section` (else `default_title`)."""
+    print(body)
+    update_section(args.section or default_title, body,
+                   command=" ".join(["python", "bench/train_bench.py", *sys.argv[1:]]))
 
 
 def commit(checkout: Path) -> str:
@@ -248,15 +261,13 @@ def compare(args: argparse.Namespace) -> None:
     body = (f"One training + scoring (the train stage's defaults, clean labels) on {DATASET} TFs+500, GENELink's "
             f"split of each seed, {args.threads} torch thread(s), {embedding}; before: the library of "
             f"`{args.compare}` (commit {commit(args.compare)}), after: this checkout; each run a fresh process, "
-            f"one at a time (wall seconds of `run_variant`, process start and reading excluded), the fastest of {args.repeats} alternating "
-            "repeats.\n\n" + table.to_markdown(index=False, floatfmt=".4g")
+            "one at a time (wall seconds of `run_variant`, process start and reading excluded), the fastest of "
+            f"{args.repeats} alternating repeats.\n\n" + table.to_markdown(index=False, floatfmt=".4g")
             + f"\n\nLargest AUROC change: {table['AUROC change'].abs().max():.4f}. The degree baseline (label-only) "
             f"on the same splits: test AUROC {', '.join(f'{v:.4f}' for v in degree['test_auroc'])}, per-TF AUROC "
             f"{', '.join(f'{v:.4f}' for v in degree['test_auroc_per_tf'])} (seeds {args.seeds}); a variant below it has "
             "learnt no more than degree.")
-    print(body)
-    update_section(args.section or f"Training speed, before and after, {args.threads} thread(s) (issue 19)", body,
-                   command=" ".join(["python", "bench/train_bench.py", *sys.argv[1:]]))
+    write_section(args, f"Training speed, before and after, {args.threads} thread(s) (issue 19)", body)
 
 
 def overhead_table(args: argparse.Namespace) -> None:
@@ -264,10 +275,8 @@ def overhead_table(args: argparse.Namespace) -> None:
     rows = []
     for label in args.variants:
         for seed in args.seeds:
-            command = [sys.executable, __file__, "--threads", str(args.threads), "--embedding-dim",
-                       str(args.embedding_dim), "--seed", str(seed), "--overhead-child", json.dumps(VARIANTS[label])]
-            out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-            row = {"variant": label, "seed": seed, **json.loads(out.strip().splitlines()[-1])}
+            row = {"variant": label, "seed": seed,
+                   **child_output(["--overhead-child", json.dumps(VARIANTS[label])], args, seed)}
             row["size-independent share"] = row["40 genes ms/epoch"] / row["hHEP ms/epoch"]
             rows.append(row)
             print(rows[-1], flush=True)
@@ -279,9 +288,7 @@ def overhead_table(args: argparse.Namespace) -> None:
             "is what an epoch costs whatever the size: the most that training several seeds side by side in one "
             "batch could share on the CPU, where the rest grows with the seeds.\n\n"
             + pd.DataFrame(rows).to_markdown(index=False, floatfmt=".4g"))
-    print(body)
-    update_section(args.section or f"Training epoch cost independent of size, {args.threads} thread(s) (issue 19)",
-                   body, command=" ".join(["python", "bench/train_bench.py", *sys.argv[1:]]))
+    write_section(args, f"Training epoch cost independent of size, {args.threads} thread(s) (issue 19)", body)
 
 
 def floor_table(args: argparse.Namespace) -> None:
@@ -305,9 +312,7 @@ def floor_table(args: argparse.Namespace) -> None:
             "x 256), measured in that process; smaller products run slower, so `floor_s` (GFLOP / rate) is a "
             "lower bound on any training that does the model's arithmetic.\n\n"
             + pd.DataFrame(rows).to_markdown(index=False, floatfmt=".4g"))
-    print(body)
-    update_section(args.section or f"Training time against its dense-product floor, {args.threads} thread(s) "
-                   "(issue 19)", body, command=" ".join(["python", "bench/train_bench.py", *sys.argv[1:]]))
+    write_section(args, f"Training time against its dense-product floor, {args.threads} thread(s) (issue 19)", body)
 
 
 def main() -> None:
